@@ -1,0 +1,73 @@
+"""Connection pool factory and the migration runner (numbered plain-SQL files, an advisory
+lock so concurrent starters do not race, one transaction per file)."""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from typing import Any
+
+import asyncpg
+
+from usetix.config import DatabaseSettings
+
+log = logging.getLogger(__name__)
+
+# Any constant shared by every process that migrates this database.
+MIGRATION_LOCK_KEY = 0x5E71C5
+
+
+def connect_options(db: DatabaseSettings) -> dict[str, Any]:
+    """Options for every connection: bounded queries on both ends of the wire."""
+    return {
+        "command_timeout": db.command_timeout,
+        "server_settings": {
+            "statement_timeout": str(int(db.statement_timeout * 1000)),
+            "application_name": "usetix",
+        },
+    }
+
+
+async def create_pool(dsn: str, db: DatabaseSettings, **extra: Any) -> asyncpg.Pool:
+    options = connect_options(db)
+    options["server_settings"] |= extra.pop("server_settings", {})
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=min(db.pool_min_size, db.pool_max_size),
+        max_size=db.pool_max_size,
+        **options,
+        **extra,
+    )
+
+
+def migration_files() -> list[tuple[str, str]]:
+    """(version, sql) for each file in usetix/migrations, in order."""
+    folder = resources.files("usetix") / "migrations"
+    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [(p.name.removesuffix(".sql"), p.read_text(encoding="utf-8")) for p in files]
+
+
+async def migrate(conn: asyncpg.Connection) -> list[str]:
+    """Apply pending migrations in the connection's current schema; returns what ran."""
+    applied_now = []
+    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version text PRIMARY KEY,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+        for version, sql in migration_files():
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version) VALUES ($1)", version
+                )
+            log.info("applied migration %s", version)
+            applied_now.append(version)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+    return applied_now
