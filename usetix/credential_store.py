@@ -52,16 +52,23 @@ _LIST_COLUMNS = (
 
 async def lookup(db: Executor, digest: bytes) -> Credential | None:
     """The live credential with this digest, or None if unknown or revoked."""
+    found = await lookup_with_state(db, digest)
+    return found[0] if found and not found[1] else None
+
+
+async def lookup_with_state(db: Executor, digest: bytes) -> tuple[Credential, bool] | None:
+    """(credential, revoked) for this digest, or None if no credential ever had it."""
     row = await db.fetchrow(
-        "SELECT id, account_id, kind, tier FROM credentials"
-        " WHERE digest = $1 AND revoked_at IS NULL",
+        "SELECT id, account_id, kind, tier, revoked_at IS NOT NULL AS revoked"
+        " FROM credentials WHERE digest = $1",
         digest,
     )
     if row is None:
         return None
-    return Credential(
+    credential = Credential(
         id=row["id"], account_id=row["account_id"], kind=Kind(row["kind"]), tier=Tier(row["tier"])
     )
+    return credential, row["revoked"]
 
 
 async def create(
