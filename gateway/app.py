@@ -27,7 +27,6 @@ from usetix.credentials import Credential
 from usetix.identity import Identity, sign
 
 HTTP = web.AppKey("http", aiohttp.ClientSession)
-FORWARD = "usetix.forward"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +160,8 @@ class Gateway:
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
+# The decision made while answering Expect: 100-continue, reused by the handler.
+FORWARD = web.RequestKey("forward", Forward)
 
 
 def _new_request_id() -> str:

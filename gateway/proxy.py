@@ -19,6 +19,7 @@ from usetix.config import GatewaySettings
 # sent (a missing Accept must not become */*, no gzip nobody asked for).
 _NO_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 _NO_BODY_STATUSES = frozenset({204, 304})
+UPSTREAM_FAILURE = web.RequestKey("upstream_failure", UpstreamFailure)
 
 
 def open_client_session(settings: GatewaySettings) -> aiohttp.ClientSession:
@@ -98,7 +99,7 @@ async def _body(upstream: aiohttp.ClientResponse, request: web.Request) -> Async
 
 
 def _failed(request: web.Request, failure: UpstreamFailure) -> web.StreamResponse:
-    request["upstream_failure"] = failure
+    request[UPSTREAM_FAILURE] = failure
     return upstream_failed(failure)
 
 
