@@ -20,7 +20,7 @@ _PRIVATE = {"Cache-Control": "no-store", "Vary": "Cookie"}
 
 
 async def landing(request: web.Request) -> web.StreamResponse:
-    return aiohttp_jinja2.render_template("landing.html", request, {})
+    return aiohttp_jinja2.render_template("landing.html", request, {"user": None})
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:

@@ -134,18 +134,14 @@ async def update_event(
     """Apply changes (any of name, starts_at, venue, capacity); None when not found.
     Raises BelowIssued when the capacity would drop under the tickets already issued."""
     async with conn.transaction():
-        # The row lock serialises this with ticket issuance, so the count cannot go stale.
-        locked = await conn.fetchrow(
-            "SELECT e.id, (SELECT count(*) FROM tickets t WHERE t.event_id = e.id) AS issued"
-            " FROM events e WHERE e.public_id = $1 AND e.account_id = $2 FOR UPDATE",
-            event_id,
-            account_id,
-        )
+        locked = await _lock_event(conn, account_id=account_id, event_id=event_id)
         if locked is None:
             return None
         capacity = changes.get("capacity")
-        if capacity is not None and capacity < locked["issued"]:
-            raise BelowIssued(locked["issued"])
+        if capacity is not None:
+            issued = await _issued(conn, locked["id"])
+            if capacity < issued:
+                raise BelowIssued(issued)
         # Every column is NOT NULL, so NULL can only mean "not given": COALESCE keeps it.
         row = await conn.fetchrow(
             "UPDATE events AS e SET name = COALESCE($2, name),"
@@ -159,6 +155,24 @@ async def update_event(
             capacity,
         )
     return Event(**dict(row))
+
+
+async def _lock_event(
+    conn: asyncpg.Connection, *, account_id: int, event_id: str
+) -> asyncpg.Record | None:
+    """Lock the event row for this transaction: ticket issuance and capacity changes on one
+    event take turns, so a count taken after the lock stays true until commit."""
+    return await conn.fetchrow(
+        "SELECT id, capacity FROM events WHERE public_id = $1 AND account_id = $2 FOR UPDATE",
+        event_id,
+        account_id,
+    )
+
+
+async def _issued(conn: asyncpg.Connection, event_pk: int) -> int:
+    # A statement of its own, after the lock: a subquery in the locking SELECT would count
+    # with the snapshot taken before waiting for the lock, and miss the tickets sold meanwhile.
+    return await conn.fetchval("SELECT count(*) FROM tickets WHERE event_id = $1", event_pk)
 
 
 async def delete_event(conn: asyncpg.Connection, *, account_id: int, event_id: str) -> bool:
@@ -205,17 +219,10 @@ async def create_ticket(
 ) -> Ticket | None:
     """Issue a ticket; None when the event is not found, SoldOut at capacity."""
     async with conn.transaction():
-        # Locking the event serialises issuance, so concurrent sales cannot pass capacity.
-        event = await conn.fetchrow(
-            "SELECT e.id, e.capacity,"
-            " (SELECT count(*) FROM tickets t WHERE t.event_id = e.id) AS issued"
-            " FROM events e WHERE e.public_id = $1 AND e.account_id = $2 FOR UPDATE",
-            event_id,
-            account_id,
-        )
+        event = await _lock_event(conn, account_id=account_id, event_id=event_id)
         if event is None:
             return None
-        if event["issued"] >= event["capacity"]:
+        if await _issued(conn, event["id"]) >= event["capacity"]:
             raise SoldOut(event_id)
         row = await conn.fetchrow(
             "INSERT INTO tickets (public_id, account_id, event_id, holder_name, code)"
