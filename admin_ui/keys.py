@@ -1,0 +1,15 @@
+"""Typed keys for what admin_ui keeps on its app and on each request (no globals)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from admin_ui.ratelimit import Limiters
+from usetix.sessions import BrowserUser
+
+LIMITERS = web.AppKey("limiters", Limiters)
+# HMAC key binding CSRF tokens to a session (or to the login form's nonce).
+CSRF_KEY = web.AppKey("csrf_key", bytes)
+
+USER = web.RequestKey("user", BrowserUser)
+CSRF_TOKEN = web.RequestKey("csrf_token", str)

@@ -1,0 +1,51 @@
+"""What every view needs: the caller, its address, and rendering with the shared context."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from admin_ui.keys import CSRF_TOKEN, USER
+from usetix.credentials import Tier
+from usetix.sessions import BrowserUser
+
+TIER_LABELS = {Tier.READ: "Read", Tier.READ_WRITE: "Read + Write"}
+
+
+def client_address(request: web.Request) -> str:
+    """The peer address. admin_ui listens on loopback behind the gateway, so this is the
+    gateway for proxied requests; X-Forwarded-For is not trusted here because nothing proves
+    a request came through the gateway (see admin_ui/README.md)."""
+    return request.remote or "unknown"
+
+
+def current_user(request: web.Request) -> BrowserUser:
+    return request[USER]
+
+
+def render(
+    request: web.Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> web.Response:
+    base = {
+        "user": request.get(USER),
+        "csrf_token": request.get(CSRF_TOKEN, ""),
+        "tier_labels": TIER_LABELS,
+        "path": request.path,
+    }
+    return aiohttp_jinja2.render_template(
+        template, request, {**base, **(context or {})}, status=status
+    )
+
+
+def credential_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None

@@ -1,0 +1,89 @@
+"""Fixtures for admin_ui: an admin user of account A (tests/conftest.py's cast), the real app
+on a test client, and a logged-in variant of it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+
+from admin_ui.app import create_app
+from admin_ui.ratelimit import Limiters, default_limiters
+from usetix import accounts
+from usetix.config import Settings
+
+PASSWORD = "correct horse battery staple"
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+@dataclass(frozen=True)
+class Admin:
+    user_id: int
+    account_id: int
+    email: str
+    password: str
+
+
+@pytest.fixture
+async def admin(conn: asyncpg.Connection, tokens) -> Admin:
+    email = "ops@example.test"
+    user_id = await accounts.create_user(
+        conn, account_id=tokens.account_a, email=email, password=PASSWORD
+    )
+    return Admin(user_id=user_id, account_id=tokens.account_a, email=email, password=PASSWORD)
+
+
+@pytest.fixture
+def limiters() -> Limiters:
+    """The app's limiters, so a test can read or tighten them."""
+    return default_limiters()
+
+
+MakeClient = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+def make_client(aiohttp_client, settings: Settings, limiters: Limiters) -> MakeClient:
+    async def make(settings_: Settings | None = None) -> TestClient:
+        return await aiohttp_client(create_app(settings_ or settings, limiters=limiters))
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: MakeClient) -> TestClient:
+    return await make_client()
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_FIELD.search(html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+async def login(client: TestClient, email: str, password: str) -> ClientResponse:
+    page = await client.get("/login")
+    token = csrf_from(await page.text())
+    return await client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        allow_redirects=False,
+    )
+
+
+@pytest.fixture
+async def logged_in(client: TestClient, admin: Admin) -> TestClient:
+    response = await login(client, admin.email, admin.password)
+    assert response.status == 303
+    return client
+
+
+async def page_csrf(client: TestClient, path: str = "/settings/api-tokens") -> str:
+    response = await client.get(path)
+    assert response.status == 200
+    return csrf_from(await response.text())
