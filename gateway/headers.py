@@ -53,6 +53,11 @@ STRIPPED_PREFIXES = ("x-usetix-", "x-forwarded-", "x-auth-request-")
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
+# A Connection option may not remove what defines the message itself: Host is forwarded as
+# the client sent it and the body keeps its framing (RFC 9110 7.6.1 forbids nominating
+# end-to-end fields; honouring it would let a client re-target or re-frame the request).
+_NOT_NOMINATABLE = frozenset({"host", "content-length"})
+
 
 def normalise(name: str) -> str:
     """Header names compared case-insensitively with `_` read as `-` (some servers do)."""
@@ -76,7 +81,7 @@ def upstream_request_headers(
     identity: Mapping[str, str] | None,
 ) -> CIMultiDict[str]:
     """The headers sent upstream: the client's minus what must not pass, plus the gateway's."""
-    nominated = connection_tokens(client)
+    nominated = connection_tokens(client) - _NOT_NOMINATABLE
     forwarded: CIMultiDict[str] = CIMultiDict()
     for name, value in client.items():
         key = normalise(name)
