@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from conftest import Api
+from upstream_helpers import Api
 
 from upstream_app.app import create_app
 from usetix import db

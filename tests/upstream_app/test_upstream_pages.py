@@ -4,7 +4,7 @@ show account data to a browser session only."""
 from __future__ import annotations
 
 import pytest
-from conftest import signed_headers
+from upstream_helpers import signed_headers
 
 from usetix import sessions
 from usetix.sessions import BrowserUser

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import JSON, signed_headers
+from upstream_helpers import JSON, signed_headers
 
 from upstream_app.trust import Area, Denied, authorize
 from usetix.identity import Identity
