@@ -6,15 +6,23 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import RawTestServer, TestServer
+from gateway_wire import raw_exchange
+from yarl import URL
 
 from gateway.app import create_app
+from usetix import db
 from usetix.config import Route, Settings
+
+__all__ = ["raw_exchange"]  # kept importable from here: other suites use it
 
 BIG_JSON = json.dumps({"items": [{"id": i, "name": f"item {i}"} for i in range(400)]}).encode()
 REPORT = b'{"report": "quarterly", "rows": [1, 2, 3]}'
@@ -137,6 +145,47 @@ _SPECIALS: dict[str, Callable[[Recorder, web.BaseRequest], Awaitable[web.StreamR
 }
 
 
+@pytest.fixture(scope="module")
+def module_db_url(server_url: str) -> Iterator[str]:
+    """One migrated schema per test module (DESIGN: isolated per test module). Migrating
+    takes longer than most gateway tests, and each test makes its own accounts and tokens
+    (the `tokens` fixture), so tests in a module never see each other's credentials."""
+    schema = f"g_{uuid.uuid4().hex[:16]}"
+    url = str(URL(server_url).update_query(search_path=schema))
+
+    async def create() -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(f'CREATE SCHEMA "{schema}"')
+        finally:
+            await conn.close()
+        conn = await asyncpg.connect(url)
+        try:
+            await db.migrate(conn)
+        finally:
+            await conn.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+    # A thread of its own: this runs outside (and must not disturb) the tests' event loops.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, create()).result()
+        try:
+            yield url
+        finally:
+            thread.submit(asyncio.run, drop()).result()
+
+
+@pytest.fixture
+def db_url(module_db_url: str) -> str:
+    return module_db_url
+
+
 @pytest.fixture
 async def recorder() -> AsyncIterator[Recorder]:
     rec = Recorder()
@@ -185,8 +234,13 @@ async def start_gateway(
 ) -> AsyncIterator[Callable[..., Awaitable[RunningGateway]]]:
     servers: list[TestServer] = []
 
-    async def start(upstream_url: str, **gateway: object) -> RunningGateway:
+    async def start(
+        upstream_url: str, *, database: dict[str, object] | None = None, **gateway: object
+    ) -> RunningGateway:
+        """`database` changes the database settings (e.g. a URL nothing listens on)."""
         configured = gateway_settings(settings, upstream_url, **gateway)
+        if database:
+            configured = configured.replace(database=database)
         server = TestServer(create_app(configured), host="127.0.0.1")
         await server.start_server()
         servers.append(server)
@@ -200,22 +254,3 @@ async def start_gateway(
 @pytest.fixture
 async def gateway(start_gateway, recorder) -> RunningGateway:
     return await start_gateway(recorder.url)
-
-
-async def raw_exchange(port: int, data: bytes, *, quiet: float = 2.0) -> bytes:
-    """Send bytes as they are and read until the server closes or goes quiet."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(data)
-    await writer.drain()
-    chunks = []
-    try:
-        while True:
-            chunk = await asyncio.wait_for(reader.read(65536), quiet)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    except TimeoutError:
-        pass
-    finally:
-        writer.close()
-    return b"".join(chunks)
