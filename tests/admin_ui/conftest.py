@@ -3,30 +3,17 @@ on a test client, and a logged-in variant of it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import asyncpg
 import pytest
-from aiohttp import ClientResponse
+from admin_helpers import PASSWORD, Admin, login
 from aiohttp.test_utils import TestClient
 
 from admin_ui.app import create_app
 from admin_ui.ratelimit import Limiters, default_limiters
 from usetix import accounts
 from usetix.config import Settings
-
-PASSWORD = "correct horse battery staple"
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
-
-
-@dataclass(frozen=True)
-class Admin:
-    user_id: int
-    account_id: int
-    email: str
-    password: str
 
 
 @pytest.fixture
@@ -60,30 +47,8 @@ async def client(make_client: MakeClient) -> TestClient:
     return await make_client()
 
 
-def csrf_from(html: str) -> str:
-    match = CSRF_FIELD.search(html)
-    assert match, "no CSRF field on the page"
-    return match.group(1)
-
-
-async def login(client: TestClient, email: str, password: str) -> ClientResponse:
-    page = await client.get("/login")
-    token = csrf_from(await page.text())
-    return await client.post(
-        "/login",
-        data={"email": email, "password": password, "csrf_token": token},
-        allow_redirects=False,
-    )
-
-
 @pytest.fixture
 async def logged_in(client: TestClient, admin: Admin) -> TestClient:
     response = await login(client, admin.email, admin.password)
     assert response.status == 303
     return client
-
-
-async def page_csrf(client: TestClient, path: str = "/settings/api-tokens") -> str:
-    response = await client.get(path)
-    assert response.status == 200
-    return csrf_from(await response.text())

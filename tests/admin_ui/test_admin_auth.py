@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from conftest import PASSWORD, csrf_from, login, page_csrf
+from admin_helpers import PASSWORD, csrf_from, login, page_csrf
 
 from admin_ui.ratelimit import RateLimiter
 from admin_ui.views.auth import LOGIN_FAILED, TOO_MANY, safe_next

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import page_csrf
+from admin_helpers import page_csrf
 
 from admin_ui import pairing
 from usetix import credential_store, credentials
@@ -76,7 +76,7 @@ async def test_expired_code_is_refused(logged_in, conn):
 
 
 async def test_code_lifetime_follows_settings(make_client, settings, admin, conn):
-    from conftest import login
+    from admin_helpers import login
 
     client = await make_client(settings.replace(admin_ui={"pairing_code_ttl": 120}))
     await login(client, admin.email, admin.password)

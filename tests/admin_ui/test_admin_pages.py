@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+from admin_helpers import login, page_csrf
 from aiohttp import web
-from conftest import login, page_csrf
 
 from admin_ui.seed import DEMO_EMAIL, seed_demo
 from usetix import accounts, credential_store, credentials

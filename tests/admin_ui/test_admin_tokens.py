@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import page_csrf
+from admin_helpers import page_csrf
 
 from usetix import credential_store, credentials
 from usetix.credentials import Kind
