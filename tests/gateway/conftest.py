@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import json
 import uuid
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,17 +15,15 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import RawTestServer, TestServer
-from gateway_wire import raw_exchange
+from gateway_wire import BIG_JSON, REPORT, raw_exchange
 from yarl import URL
 
 from gateway.app import create_app
 from usetix import db
 from usetix.config import Route, Settings
 
-__all__ = ["raw_exchange"]  # kept importable from here: other suites use it
+__all__ = ["BIG_JSON", "REPORT", "raw_exchange"]  # kept importable from here
 
-BIG_JSON = json.dumps({"items": [{"id": i, "name": f"item {i}"} for i in range(400)]}).encode()
-REPORT = b'{"report": "quarterly", "rows": [1, 2, 3]}'
 
 
 @dataclass
@@ -83,6 +81,22 @@ async def _big_gzip(rec: Recorder, request: web.BaseRequest) -> web.StreamRespon
     )
 
 
+async def _big_gzip_deflate(rec: Recorder, request: web.BaseRequest) -> web.StreamResponse:
+    # Content-Encoding: gzip, deflate = gzip applied first, then deflate (aiohttp's client
+    # would not undo the chain: the classic half-decoded body).
+    return web.Response(
+        body=zlib.compress(gzip.compress(BIG_JSON)),
+        headers={"Content-Encoding": "gzip, deflate", "Content-Type": "application/json"},
+    )
+
+
+async def _negotiated(rec: Recorder, request: web.BaseRequest) -> web.StreamResponse:
+    # Like a real server: compressed only for a client that asked for it.
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        return await _big_gzip(rec, request)
+    return web.Response(body=BIG_JSON, content_type="application/json")
+
+
 async def _chunked(rec: Recorder, request: web.BaseRequest) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
@@ -135,6 +149,8 @@ async def _silent(rec: Recorder, request: web.BaseRequest) -> web.StreamResponse
 
 _SPECIALS: dict[str, Callable[[Recorder, web.BaseRequest], Awaitable[web.StreamResponse]]] = {
     "/admin/big.json": _big_gzip,
+    "/admin/big-gzip-deflate.json": _big_gzip_deflate,
+    "/admin/negotiated.json": _negotiated,
     "/admin/chunked": _chunked,
     "/admin/jump": _jump,
     "/login/callback": _cookies,

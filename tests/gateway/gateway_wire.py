@@ -4,6 +4,7 @@ parser (h11), and a client that adds nothing the test did not ask for."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -11,6 +12,10 @@ import aiohttp
 import h11
 
 HeaderList = Iterable[tuple[str, str | bytes]]
+
+# What the recorder serves (conftest.py), so tests can compare bytes.
+BIG_JSON = json.dumps({"items": [{"id": i, "name": f"item {i}"} for i in range(400)]}).encode()
+REPORT = b'{"report": "quarterly", "rows": [1, 2, 3]}'
 
 
 def request_bytes(
@@ -125,3 +130,42 @@ async def raw_exchange(port: int, data: bytes, *, quiet: float = 2.0) -> bytes:
     finally:
         writer.close()
     return b"".join(chunks)
+
+
+@dataclass
+class Exchange:
+    data: bytes
+    closed: bool  # the server closed the connection (rather than going quiet)
+
+    @property
+    def statuses(self) -> list[int]:
+        return [int(line.split(b" ")[1]) for line in status_lines(self.data)]
+
+
+async def exchange(port: int, data: bytes, *, quiet: float = 2.0, segment: int = 0) -> Exchange:
+    """Like raw_exchange, and tells whether the server closed the connection. With `segment`
+    the bytes go out that many at a time (one write each)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    chunks: list[bytes] = []
+    closed = False
+    try:
+        if segment:
+            for start in range(0, len(data), segment):
+                writer.write(data[start:start + segment])
+                await writer.drain()
+        else:
+            writer.write(data)
+            await writer.drain()
+        while True:
+            chunk = await asyncio.wait_for(reader.read(65536), quiet)
+            if not chunk:
+                closed = True
+                break
+            chunks.append(chunk)
+    except TimeoutError:
+        pass
+    except ConnectionResetError:
+        closed = True
+    finally:
+        writer.close()
+    return Exchange(b"".join(chunks), closed)
