@@ -14,10 +14,11 @@ import asyncpg
 from aiohttp import web
 from yarl import URL
 
-from gateway import policy, proxy, responses
+from gateway import limits, ops, policy, proxy, responses
 from gateway.bearer import parse_authorization
 from gateway.headers import request_id_from, upstream_request_headers
 from gateway.negotiation import is_json_request
+from gateway.observe import TRACE, note_refusal
 from gateway.outcomes import AuthFailure, BadRequest, StoreUnavailable
 from gateway.routing import MatchedRoute, RouteTable, parse_target
 from gateway.verifier import CredentialVerifier
@@ -25,6 +26,7 @@ from usetix import db
 from usetix.config import ConfigError, Settings
 from usetix.credentials import Credential
 from usetix.identity import Identity, sign
+from usetix.service import POOL
 
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 
@@ -55,6 +57,8 @@ class Gateway:
         self.allowed_hosts = frozenset(h.lower() for h in gw.allowed_hosts)
         self.max_token_length = gw.max_token_length
         self.via = gw.via_name
+        self.body_limits = limits.body_limits(gw)
+        self.body_idle_timeout = gw.body_idle_timeout
         self.verifier: CredentialVerifier | None = None
         self.http: aiohttp.ClientSession | None = None
 
@@ -70,6 +74,8 @@ class Gateway:
         route = self.routes.match(target.path)
         if route is None:
             raise BadRequest(404, "not_found", "no route for this path")
+        if (trace := request.get(TRACE)) is not None:
+            trace.route_class, trace.upstream = route.route_class, route.upstream_name
         if route.route_class not in policy.BEARER_ROUTE_CLASSES:
             return Forward(route, target.target, None, "public")
         if not is_json_request(headers.getall("Accept", ())):
@@ -80,6 +86,15 @@ class Gateway:
         credential = await self.verifier.verify(token)
         policy.decide(route.route_class, credential, request.method)
         return Forward(route, target.target, credential, "ok")
+
+    async def admit(self, request: web.Request) -> Forward:
+        """The decision, then the declared body size: a too-large body is refused before the
+        upstream is contacted (and before 100 Continue invites it)."""
+        forward = await self.decide(request)
+        limits.check_declared_length(
+            request.headers, self.body_limits[forward.route.route_class]
+        )
+        return forward
 
     def _check_host(self, hosts: list[str]) -> None:
         if len(hosts) != 1:
@@ -95,7 +110,7 @@ class Gateway:
         forward = request.get(FORWARD)
         if forward is None:
             try:
-                forward = await self.decide(request)
+                forward = await self.admit(request)
             except (AuthFailure, BadRequest, StoreUnavailable) as failure:
                 return self.refuse(request, failure)
         return await self.forward(request, forward)
@@ -108,7 +123,7 @@ class Gateway:
                 request, BadRequest(417, "expectation_failed", "only 100-continue is supported")
             )
         try:
-            request[FORWARD] = await self.decide(request)
+            request[FORWARD] = await self.admit(request)
         except (AuthFailure, BadRequest, StoreUnavailable) as failure:
             return self.refuse(request, failure)
         if request.version >= aiohttp.HttpVersion11:
@@ -118,6 +133,7 @@ class Gateway:
     def refuse(
         self, request: web.Request, failure: AuthFailure | BadRequest | StoreUnavailable
     ) -> web.Response:
+        note_refusal(request, failure)
         if isinstance(failure, AuthFailure):
             response = responses.unauthorized(failure)
         elif isinstance(failure, BadRequest):
@@ -132,6 +148,9 @@ class Gateway:
     async def forward(self, request: web.Request, forward: Forward) -> web.StreamResponse:
         identity = None
         request_id = request_id_from(request.headers, _new_request_id)
+        if (trace := request.get(TRACE)) is not None:
+            trace.outcome, trace.credential = forward.outcome, forward.credential
+            trace.request_id = request_id
         if forward.credential is not None:
             credential = forward.credential
             identity = sign(
@@ -156,7 +175,12 @@ class Gateway:
         )
         url = URL(forward.route.upstream_base + forward.target, encoded=True)
         assert self.http is not None
-        return await proxy.forward(request, self.http, url, headers)
+        body = None
+        if request.body_exists:
+            body = limits.limited_body(
+                request, self.body_limits[forward.route.route_class], self.body_idle_timeout
+            )
+        return await proxy.forward(request, self.http, url, headers, body)
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
@@ -178,6 +202,7 @@ def create_app(
     gateway = Gateway(settings)
     app = web.Application()
     app[GATEWAY] = gateway
+    observer = ops.instrument(app, settings, lambda: gateway.verifier)
 
     async def pool_context(app: web.Application) -> AsyncIterator[None]:
         database = settings.database
@@ -187,6 +212,7 @@ def create_app(
             database.url, dataclasses.replace(database, pool_min_size=0)
         )
         gateway.verifier = CredentialVerifier(active, acquire_timeout=database.acquire_timeout)
+        app[POOL] = active
         yield
         if own:
             await active.close()
@@ -201,5 +227,10 @@ def create_app(
             await session.close()
 
     app.cleanup_ctx.extend([pool_context, http_context])
-    app.router.add_route("*", "/{tail:.*}", gateway.handle, expect_handler=gateway.expect)
+    app.router.add_route(
+        "*",
+        "/{tail:.*}",
+        observer.wrap(gateway.handle),
+        expect_handler=observer.wrap_expect(gateway.expect),
+    )
     return app

@@ -3,7 +3,8 @@ failures mapped to 502/504 in one place."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterable, AsyncIterator
 
 import aiohttp
 from aiohttp import web
@@ -11,8 +12,10 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from gateway.headers import client_response_headers, connection_tokens
+from gateway.limits import BODY_FAILURE
+from gateway.observe import TRACE, note_refusal
 from gateway.outcomes import UpstreamFailure
-from gateway.responses import upstream_failed
+from gateway.responses import refused, upstream_failed
 from usetix.config import GatewaySettings
 
 # Headers aiohttp's client would add on its own: the upstream must see only what the client
@@ -43,23 +46,36 @@ async def forward(
     http: aiohttp.ClientSession,
     url: URL,
     headers: CIMultiDict[str],
+    body: AsyncIterable[bytes] | None = None,
 ) -> web.StreamResponse:
     """Send the request upstream and stream the answer back. Redirects are never followed:
-    a 3xx goes back to the client as it came."""
+    a 3xx goes back to the client as it came. `body` is the client's body as it should be
+    streamed (counted against its limit); by default the raw request stream."""
+    if body is None and request.body_exists:
+        body = request.content
+    trace = request.get(TRACE)
+    started = time.perf_counter()
     try:
         upstream = await http.request(
             request.method,
             url,
             headers=headers,
-            data=request.content if request.body_exists else None,
+            data=body,
             allow_redirects=False,
         )
     except (TimeoutError, aiohttp.ServerTimeoutError):
-        return _failed(request, UpstreamFailure(504, "timeout"))
+        return _failed(request, UpstreamFailure(504, "timeout"), started)
     except aiohttp.ClientConnectorError:
-        return _failed(request, UpstreamFailure(502, "connect"))
+        return _failed(request, UpstreamFailure(502, "connect"), started)
     except (aiohttp.ClientError, OSError):
-        return _failed(request, UpstreamFailure(502, "protocol"))
+        if (body_failure := request.get(BODY_FAILURE)) is not None:
+            # The client's body passed its limit or stalled: the upload was aborted, the
+            # upstream never saw a complete request. The client's fault, not the upstream's.
+            note_refusal(request, body_failure)
+            return refused(body_failure)
+        return _failed(request, UpstreamFailure(502, "protocol"), started)
+    if trace is not None:
+        trace.upstream_seconds = time.perf_counter() - started
 
     try:
         response = web.StreamResponse(
@@ -90,6 +106,8 @@ async def _body(upstream: aiohttp.ClientResponse, request: web.Request) -> Async
         try:
             chunk = await upstream.content.readany()
         except (TimeoutError, aiohttp.ClientError, OSError):
+            if (trace := request.get(TRACE)) is not None:
+                trace.outcome, trace.upstream_error = "upstream_error", "broken"
             if request.transport is not None:
                 request.transport.abort()
             raise ConnectionResetError("upstream broke mid-body") from None
@@ -98,8 +116,14 @@ async def _body(upstream: aiohttp.ClientResponse, request: web.Request) -> Async
         yield chunk
 
 
-def _failed(request: web.Request, failure: UpstreamFailure) -> web.StreamResponse:
+def _failed(
+    request: web.Request, failure: UpstreamFailure, started: float
+) -> web.StreamResponse:
     request[UPSTREAM_FAILURE] = failure
+    if (trace := request.get(TRACE)) is not None:
+        trace.outcome = "upstream_error"
+        trace.upstream_seconds = time.perf_counter() - started
+        trace.upstream_error = failure.kind
     return upstream_failed(failure)
 
 

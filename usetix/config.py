@@ -58,6 +58,17 @@ class GatewaySettings:
     upstream_pool_size: int = 100
     header_read_timeout: float = 15.0
     max_token_length: int = 256
+    # Server limits and deadlines (issue 5); see config/default.toml for what each bounds.
+    keepalive_timeout: float = 75.0
+    max_header_line: int = 8190
+    max_headers: int = 100
+    body_idle_timeout: float = 30.0
+    max_body_account: int = 1_048_576
+    max_body_scanner: int = 65_536
+    max_body_session: int = 1_048_576
+    max_body_public: int = 1_048_576
+    shutdown_grace: float = 30.0
+    ready_check_timeout: float = 1.0
     routes: tuple[Route, ...] = ()
 
 
