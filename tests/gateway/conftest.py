@@ -44,6 +44,8 @@ class Recorder:
     received: list[Received] = field(default_factory=list)
     closed_streams: int = 0
     server: RawTestServer | None = None
+    # /admin/gated emits one event per item put here: a test releases events one by one.
+    gate: asyncio.Queue[None] = field(default_factory=asyncio.Queue)
 
     @property
     def url(self) -> str:
@@ -55,7 +57,7 @@ class Recorder:
         return self.received[-1]
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        body = await request.read()
+        body = await request.content.read()  # no client_max_size: big uploads are a case
         self.received.append(
             Received(
                 method=request.method,
@@ -135,16 +137,34 @@ async def _stream(rec: Recorder, request: web.BaseRequest) -> web.StreamResponse
         for i in range(int(request.query.get("n", "5"))):
             await response.write(f"data: {i}\n\n".encode())
             await asyncio.sleep(float(request.query.get("gap", "0.2")))
-    except ConnectionError:
+    except (ConnectionError, asyncio.CancelledError):
+        # aiohttp cancels the handler when the gateway drops the connection mid-stream.
         rec.closed_streams += 1
         raise
     await response.write_eof()
     return response
 
 
+async def _gated(rec: Recorder, request: web.BaseRequest) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    for i in range(int(request.query.get("n", "3"))):
+        await rec.gate.get()
+        await response.write(f"data: {i}\n\n".encode())
+    await response.write_eof()
+    return response
+
+
 async def _silent(rec: Recorder, request: web.BaseRequest) -> web.StreamResponse:
-    await asyncio.sleep(3600)
-    raise AssertionError("unreachable")
+    # Never answers; notices (and counts) when the gateway gives up and closes the connection.
+    try:
+        while request.transport is not None and not request.transport.is_closing():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)  # polls the transport: there is nothing to await
+    except asyncio.CancelledError:
+        rec.closed_streams += 1
+        raise
+    rec.closed_streams += 1
+    raise ConnectionResetError("the gateway closed the connection")
 
 
 _SPECIALS: dict[str, Callable[[Recorder, web.BaseRequest], Awaitable[web.StreamResponse]]] = {
@@ -158,6 +178,7 @@ _SPECIALS: dict[str, Callable[[Recorder, web.BaseRequest], Awaitable[web.StreamR
     "/admin/report.json": _report,
     "/admin/stream": _stream,
     "/admin/silent": _silent,
+    "/admin/gated": _gated,
 }
 
 
