@@ -6,6 +6,7 @@ JSON account/scanner requests (BH-020, BH-025..031, BH-048, BI-01..06, BI-10, BI
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -280,3 +281,23 @@ async def test_accept_decides_whether_bearer_fires(gateway, recorder, tokens, ac
 def test_the_accept_table_covers_both_classes():
     # is_json_request is tested row by row in test_negotiation; here it only sorts the rows.
     assert is_json_request(["application/json"]) and not is_json_request(["*/*"])
+
+
+@pytest.mark.parametrize("header", ["Bearer ", "Bearer", "", 'Bearer ""', "Bearer \t"])
+async def test_bh027_empty_tokens_cannot_match_a_seeded_empty_row(gateway, recorder, tokens,
+                                                                  conn, header):
+    """Rows whose digest is that of an empty (or quoted-empty) value exist, yet no empty or
+    scheme-only header ever reaches the store as '' and matches them."""
+    for value in ("", '""', " "):
+        await conn.execute(
+            "INSERT INTO credentials (account_id, kind, tier, digest, display_prefix,"
+            " description) VALUES ($1, 'api', 'read_write', $2, '', 'empty')"
+            " ON CONFLICT DO NOTHING",
+            tokens.account_b, hashlib.sha256(value.encode()).digest(),
+        )
+    data = (f"GET /admin/events HTTP/1.1\r\nHost: gw.test\r\nAccept: application/json\r\n"
+            f"Authorization: {header}\r\nConnection: close\r\n\r\n").encode()
+    [response] = parse_responses(await raw_exchange(gateway.port, data), ["GET"])
+    assert response.status == 401
+    assert response.one("www-authenticate").startswith(CHALLENGE)
+    assert recorder.received == []
