@@ -16,6 +16,7 @@ from yarl import URL
 
 from gateway import limits, ops, policy, proxy, responses
 from gateway.bearer import parse_authorization
+from gateway.credential_services import running_verifier
 from gateway.headers import request_id_from, upstream_request_headers
 from gateway.negotiation import is_json_request
 from gateway.observe import TRACE, note_refusal
@@ -85,6 +86,7 @@ class Gateway:
         assert self.verifier is not None
         credential = await self.verifier.verify(token)
         policy.decide(route.route_class, credential, request.method)
+        self.verifier.record_use(credential, request.remote, headers.get("User-Agent"))
         return Forward(route, target.target, credential, "ok")
 
     async def admit(self, request: web.Request) -> Forward:
@@ -211,9 +213,11 @@ def create_app(
         active = pool or await db.create_pool(
             database.url, dataclasses.replace(database, pool_min_size=0)
         )
-        gateway.verifier = CredentialVerifier(active, acquire_timeout=database.acquire_timeout)
         app[POOL] = active
-        yield
+        # Cache, revocation listener and last-used writer live and die with the pool.
+        async with running_verifier(settings, active) as verifier:
+            gateway.verifier = verifier
+            yield
         if own:
             await active.close()
 

@@ -36,6 +36,8 @@ class DatabaseSettings:
     acquire_timeout: float = 2.0
     command_timeout: float = 5.0
     statement_timeout: float = 5.0
+    # Idle pool connections are closed after this many seconds.
+    pool_max_inactive_lifetime: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,15 @@ class GatewaySettings:
     max_body_public: int = 1_048_576
     shutdown_grace: float = 30.0
     ready_check_timeout: float = 1.0
+    # Credential cache and revocation listener (issue 4); see config/default.toml.
+    cache_size: int = 10_000
+    cache_ttl: float = 30.0
+    negative_cache_ttl: float = 5.0
+    listener_url: str = ""
+    listener_heartbeat_interval: float = 2.0
+    listener_heartbeat_timeout: float = 2.0
+    listener_reconnect_max_delay: float = 5.0
+    last_used_flush_interval: float = 60.0
     routes: tuple[Route, ...] = ()
 
 

@@ -182,6 +182,13 @@ async def touch(db: Executor, usages: Iterable[Usage]) -> None:
     )
 
 
+async def import_legacy_tokens(db: Executor, token: str | None = None) -> int | None:
+    """Move the old system's plaintext api_tokens into credentials (migration 0004's
+    function): every row and then drop the table, or only `token` (the table stays).
+    Returns the credentials created, or None when there is no api_tokens table."""
+    return await db.fetchval("SELECT usetix_import_legacy_tokens($1::text)", token)
+
+
 async def write_audit(
     conn: asyncpg.Connection,
     *,

@@ -35,6 +35,7 @@ async def create_pool(dsn: str, db: DatabaseSettings, **extra: Any) -> asyncpg.P
         dsn,
         min_size=min(db.pool_min_size, db.pool_max_size),
         max_size=db.pool_max_size,
+        max_inactive_connection_lifetime=db.pool_max_inactive_lifetime,
         **options,
         **extra,
     )

@@ -1,0 +1,111 @@
+"""Helpers of the credential-path tests: the counting upstream, a running gateway instance,
+one-request calls and a bounded poll."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from gateway.app import GATEWAY
+from gateway.verifier import CredentialVerifier
+from usetix.config import Settings
+
+JSON = {"Accept": "application/json"}
+
+
+@dataclass
+class Upstream:
+    """Answers 200 to anything and remembers what arrived (method, path, identity)."""
+
+    received: list[tuple[str, str, str | None]] = field(default_factory=list)
+    server: TestServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.received.append(
+            (request.method, request.path, request.headers.get("X-Usetix-Credential"))
+        )
+        return web.json_response({"ok": True})
+
+
+@dataclass
+class Instance:
+    server: TestServer
+    settings: Settings
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    @property
+    def verifier(self) -> CredentialVerifier:
+        verifier = self.server.app[GATEWAY].verifier
+        assert verifier is not None
+        return verifier
+
+    async def wait_ready(self) -> None:
+        await eventually(lambda: self.verifier.ready, what="gateway ready")
+
+
+StartInstance = Callable[..., Awaitable[Instance]]
+
+
+def instance_settings(settings: Settings, upstream_url: str, **sections: Any) -> Settings:
+    """The default route table with both upstreams on one server; `sections` as in
+    Settings.replace (e.g. gateway={"cache_size": 0})."""
+    gateway = {"listener_heartbeat_interval": 0.5, "listener_heartbeat_timeout": 1.0}
+    gateway |= sections.pop("gateway", {})
+    return settings.replace(
+        upstreams={"app": upstream_url, "admin": upstream_url}, gateway=gateway, **sections
+    )
+
+
+async def call(
+    http: aiohttp.ClientSession,
+    instance: Instance,
+    token: str | None,
+    *,
+    method: str = "GET",
+    path: str = "/admin/events",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], Any]:
+    """(status, headers, JSON body or None) of one request through the gateway."""
+    sent = dict(JSON)
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    sent |= headers or {}
+    async with http.request(method, instance.url + path, headers=sent) as resp:
+        body = await resp.json() if resp.content_type == "application/json" else None
+        return resp.status, dict(resp.headers), body
+
+
+async def status_of(http: aiohttp.ClientSession, instance: Instance, token: str, **kw: Any) -> int:
+    return (await call(http, instance, token, **kw))[0]
+
+
+async def eventually(
+    check: Callable[[], Any], *, what: str, within: float = 10.0, every: float = 0.01
+) -> Any:
+    """Poll until check() is truthy (awaiting it when it is a coroutine). The bound is only
+    a hang guard, never a performance assertion."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {what}")
+        await asyncio.sleep(every)
