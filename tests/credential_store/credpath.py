@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import h11
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -109,3 +110,46 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for: {what}")
         await asyncio.sleep(every)
+
+
+class KeepAliveClient:
+    """One raw HTTP/1.1 connection, reused for every request (h11 checks the framing), so
+    a test knows the second request really travelled on the first one's connection."""
+
+    def __init__(self, port: int) -> None:
+        self._port = port
+        self._conn = h11.Connection(h11.CLIENT)
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self.requests = 0
+
+    async def get(self, token: str, path: str = "/admin/events") -> int:
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self._port)
+        else:
+            self._conn.start_next_cycle()  # raises unless the connection may be reused
+        assert self._reader is not None
+        request = h11.Request(
+            method="GET",
+            target=path,
+            headers=[
+                ("Host", f"127.0.0.1:{self._port}"),
+                ("Accept", "application/json"),
+                ("Authorization", f"Bearer {token}"),
+            ],
+        )
+        self._writer.write(self._conn.send(request) + self._conn.send(h11.EndOfMessage()))
+        status = 0
+        while True:
+            event = self._conn.next_event()
+            if event is h11.NEED_DATA:
+                self._conn.receive_data(await self._reader.read(65536))
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.EndOfMessage):
+                self.requests += 1
+                return status
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
