@@ -46,10 +46,17 @@ def token_matches(key: bytes, purpose: str, binding: str | None, presented: str 
 
 def cross_site_reason(headers: Mapping[str, str], host: str | None) -> str | None:
     """Why these request headers show a cross-site request, or None."""
-    if headers.get("Sec-Fetch-Site", "").strip().lower() == "cross-site":
+    fetch_site = headers.get("Sec-Fetch-Site", "").strip().lower()
+    if fetch_site == "cross-site":
         return "sec-fetch-site"
     origin = headers.get("Origin")
-    if origin is not None and not same_origin_host(origin, host):
+    if origin is None:
+        return None
+    # Under `Referrer-Policy: no-referrer` (the token page) browsers send `Origin: null` even
+    # for a same-origin form; Sec-Fetch-Site, which no page can forge, vouches for it then.
+    if origin.strip().lower() == "null" and fetch_site == "same-origin":
+        return None
+    if not same_origin_host(origin, host):
         return "origin"
     return None
 

@@ -7,17 +7,20 @@ from markupsafe import escape
 from yarl import URL
 
 # Every page: no caching (they show account data, and the token page shows a secret), no
-# framing, no Referer leaving the site, scripts and styles only from this origin.
+# framing, no Referer leaving the site, scripts and styles only from this origin. Pages that
+# show a secret send no Referer at all (SECRET_PAGE_HEADERS); the others keep a same-origin
+# one, because under no-referrer browsers send `Origin: null` on their own forms.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
+SECRET_PAGE_HEADERS = {"Referrer-Policy": "no-referrer"}
 
 
 def see_other(location: str | URL) -> web.Response:

@@ -40,6 +40,17 @@
     copied.hidden = false;
   }
 
+  // A page brought back by Back/Forward (from the back/forward cache, or re-parsed from a
+  // kept copy) must not show the value again, not even for the rest of a countdown.
+  const navigation = performance.getEntriesByType("navigation")[0];
+  if (navigation && navigation.type === "back_forward") {
+    hide();
+    return;
+  }
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) hide();
+  });
+
   copy.hidden = false;
   copy.addEventListener("click", copyValue);
   input.addEventListener("focus", function () { input.select(); });

@@ -32,6 +32,7 @@ def render(
     context: Mapping[str, Any] | None = None,
     *,
     status: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> web.Response:
     base = {
         "user": request.get(USER),
@@ -39,9 +40,11 @@ def render(
         "tier_labels": TIER_LABELS,
         "path": request.path,
     }
-    return aiohttp_jinja2.render_template(
+    response = aiohttp_jinja2.render_template(
         template, request, {**base, **(context or {})}, status=status
     )
+    response.headers.update(headers or {})
+    return response
 
 
 def credential_id(request: web.Request) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from admin_ui import queries
+from admin_ui.responses import SECRET_PAGE_HEADERS
 from admin_ui.views import revocation
 from admin_ui.views.common import client_address, current_user, render
 from usetix import credential_store
@@ -77,6 +78,7 @@ async def start_pairing(request: web.Request) -> web.Response:
             "minutes": max(1, ttl // 60),
             "pair_url": f"{request.scheme}://{request.host}/scanner/pair",
         },
+        headers=SECRET_PAGE_HEADERS,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from admin_ui.responses import SECRET_PAGE_HEADERS
 from admin_ui.views import revocation
 from admin_ui.views.common import client_address, current_user, render
 from usetix import credential_store
@@ -93,7 +94,10 @@ async def create_token(request: web.Request) -> web.Response:
         )
     # Rendered straight from the POST (never a redirect): reload cannot bring it back.
     return render(
-        request, "token_created.html", {"row": row, "token": token, "seconds": REVEAL_SECONDS}
+        request,
+        "token_created.html",
+        {"row": row, "token": token, "seconds": REVEAL_SECONDS},
+        headers=SECRET_PAGE_HEADERS,
     )
 
 

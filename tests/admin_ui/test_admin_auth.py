@@ -161,12 +161,21 @@ async def test_unsafe_actions_refuse_get(logged_in, path):
     [
         ({"Origin": "https://evil.example"}, True),
         ({"Origin": "null"}, True),
+        ({"Origin": "null", "Sec-Fetch-Site": "same-site"}, True),
         ({"Sec-Fetch-Site": "cross-site"}, True),
         ({"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, True),
         ({}, False),
         ({"X-CSRF-Token": "0" * 64}, False),
     ],
-    ids=["origin", "null-origin", "sec-fetch-site", "both", "no-token", "wrong-token"],
+    ids=[
+        "origin",
+        "null-origin",
+        "null-origin-same-site",
+        "sec-fetch-site",
+        "both",
+        "no-token",
+        "wrong-token",
+    ],
 )
 async def test_cross_site_or_tokenless_writes_are_refused(logged_in, conn, headers, use_token):
     before = await conn.fetchval("SELECT count(*) FROM credentials")
@@ -184,13 +193,18 @@ async def test_cross_site_or_tokenless_writes_are_refused(logged_in, conn, heade
     assert (await logged_in.get("/settings/api-tokens")).status == 200
 
 
-async def test_same_origin_write_is_accepted(logged_in):
+@pytest.mark.parametrize("origin", ["self", "null"])
+async def test_same_origin_write_is_accepted(logged_in, origin):
+    """`Origin: null` is what browsers send from a no-referrer page's own form."""
     token = await page_csrf(logged_in)
     host = f"{logged_in.server.host}:{logged_in.server.port}"
     response = await logged_in.post(
         "/settings/api-tokens",
         data={"description": "ok", "tier": "read", "csrf_token": token},
-        headers={"Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"},
+        headers={
+            "Origin": f"http://{host}" if origin == "self" else "null",
+            "Sec-Fetch-Site": "same-origin",
+        },
     )
     assert response.status == 200
 
