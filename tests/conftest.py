@@ -60,6 +60,8 @@ async def db_url(server_url: str) -> AsyncIterator[str]:
             await conn.close()
         yield url
     finally:
+        if admin.is_closed():  # the test restarted the server under it
+            admin = await asyncpg.connect(server_url)
         await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await admin.close()
 
