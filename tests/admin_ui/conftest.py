@@ -3,10 +3,12 @@ on a test client, and a logged-in variant of it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import pytest
+from admin_browser import launch
 from admin_helpers import PASSWORD, Admin, login
 from aiohttp.test_utils import TestClient
 
@@ -52,3 +54,10 @@ async def logged_in(client: TestClient, admin: Admin) -> TestClient:
     response = await login(client, admin.email, admin.password)
     assert response.status == 303
     return client
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """A headless Chromium (tests using it are marked admin_browser.needs_chromium)."""
+    async with launch() as launched:
+        yield launched
