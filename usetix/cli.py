@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("revoke-token", _revoke_token, "revoke a credential by id")
     sub.add_argument("id", type=int)
 
+    command(
+        "import-legacy-tokens",
+        _import_legacy_tokens,
+        "hash the old system's plaintext api_tokens into credentials, then drop that table",
+    )
+
     command("run", _run, "start Postgres (embedded unless DATABASE_URL), migrate, all services")
 
     sub = command("gateway", _gateway, "run the gateway")
@@ -176,6 +182,18 @@ def _revoke_token(args: argparse.Namespace, settings: Settings) -> None:
     if not revoked:
         sys.exit(f"usetix: no active credential with id {args.id}")
     print(f"revoked {args.id}")
+
+
+def _import_legacy_tokens(args: argparse.Namespace, settings: Settings) -> None:
+    created = _with_connection(
+        settings,
+        # One transaction however large the table: no statement or command time limit.
+        lambda conn: credential_store.import_legacy_tokens(conn, unbounded=True),
+    )
+    if created is None:
+        print("no api_tokens table: nothing to import")
+    else:
+        print(f"imported {created} legacy token(s); the api_tokens table is dropped")
 
 
 async def _require_account(conn: asyncpg.Connection, account_id: int) -> None:

@@ -182,11 +182,21 @@ async def touch(db: Executor, usages: Iterable[Usage]) -> None:
     )
 
 
-async def import_legacy_tokens(db: Executor, token: str | None = None) -> int | None:
+async def import_legacy_tokens(
+    conn: asyncpg.Connection, token: str | None = None, *, unbounded: bool = False
+) -> int | None:
     """Move the old system's plaintext api_tokens into credentials (migration 0004's
     function): every row and then drop the table, or only `token` (the table stays).
-    Returns the credentials created, or None when there is no api_tokens table."""
-    return await db.fetchval("SELECT usetix_import_legacy_tokens($1::text)", token)
+    Returns the credentials created, or None when there is no api_tokens table.
+    `unbounded` lifts the connection's time limits for this one call (the bulk import of a
+    large table, from the command line); the gateway keeps them."""
+    if not unbounded:
+        return await conn.fetchval("SELECT usetix_import_legacy_tokens($1::text)", token)
+    async with conn.transaction():
+        await conn.execute("SET LOCAL statement_timeout = 0")
+        return await conn.fetchval(
+            "SELECT usetix_import_legacy_tokens($1::text)", token, timeout=24 * 3600
+        )
 
 
 async def write_audit(

@@ -4,19 +4,23 @@ one-request calls and a bounded poll."""
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import asyncpg
 import h11
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.app import GATEWAY
 from gateway.verifier import CredentialVerifier
-from usetix.config import Settings
+from usetix.config import PROJECT_ROOT, Settings
 
 JSON = {"Accept": "application/json"}
 
@@ -153,3 +157,44 @@ class KeepAliveClient:
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+
+
+async def plaintext_in_schema(conn: asyncpg.Connection, raw_tokens: set[str]) -> list[str]:
+    """Every table of the connection's schema, every row as text (what pg_dump would
+    write), searched for any of the raw tokens; returns 'table: token' findings."""
+    lengths = {len(token) for token in raw_tokens}
+    # Only stretches of b64token characters can hold a token.
+    runs = re.compile(r"[A-Za-z0-9\-._~+/=]{" + str(min(lengths)) + ",}")
+    found = []
+    tables = await conn.fetch(
+        "SELECT c.relname FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace"
+        " AND c.relkind IN ('r', 'p', 'm')"
+    )
+    for table in tables:
+        name = table["relname"]
+        async with conn.transaction():
+            async for row in conn.cursor(f'SELECT t::text AS line FROM "{name}" AS t'):
+                for run in runs.findall(row["line"]):
+                    for size in lengths:
+                        for start in range(len(run) - size + 1):
+                            if run[start : start + size] in raw_tokens:
+                                found.append(f"{name}: {run[start : start + size]}")
+    return found
+
+
+async def run_cli(settings: Settings, db_url: str, *args: str) -> str:
+    """Run the real `usetix` command on the test's schema; its stdout."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=db_url,
+        USETIX_SECRETS_IDENTITY_KEY=settings.secrets.identity_key,
+        USETIX_SECRETS_SESSION_KEY=settings.secrets.session_key,
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "usetix.cli", *args,
+        cwd=PROJECT_ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    return out.decode()

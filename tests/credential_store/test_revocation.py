@@ -4,41 +4,21 @@ every instance, on fresh and reused connections, and across a lost listener conn
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import sys
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from credpath import KeepAliveClient, call, eventually, status_of
+from credpath import KeepAliveClient, call, eventually, run_cli, status_of
 from tcp_gate import TcpGate
 
 from usetix import credentials
-from usetix.config import PROJECT_ROOT
 
 DIGEST_OF = credentials.digest
 
 
 async def credential_id(conn: asyncpg.Connection, token: str) -> int:
     return await conn.fetchval("SELECT id FROM credentials WHERE digest = $1", DIGEST_OF(token))
-
-
-async def run_cli(settings, db_url: str, *args: str) -> str:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=db_url,
-        USETIX_SECRETS_IDENTITY_KEY=settings.secrets.identity_key,
-        USETIX_SECRETS_SESSION_KEY=settings.secrets.session_key,
-    )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "usetix.cli", *args,
-        cwd=PROJECT_ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    return out.decode()
 
 
 async def listener_sessions(conn: asyncpg.Connection, application_name: str) -> list[int]:
