@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,19 +78,20 @@ def spawn_gateway(
     settings: Settings, tmp_path: Path
 ) -> Iterator[Callable[..., Awaitable[GatewayProcess]]]:
     """Run `usetix gateway` for real; returns once it has announced its listeners."""
-    processes: list[subprocess.Popen[str]] = []
+    spawned: list[GatewayProcess] = []
 
     async def spawn(upstream_url: str, *args: str, **gateway: object) -> GatewayProcess:
         config = write_config(tmp_path, upstream_url, **gateway)
         process = popen_cli(
             ["gateway", "--port", "0", "--ops-port", "0", *args], cli_env(settings, config)
         )
-        processes.append(process)
         lines: list[str] = []
         assert process.stdout is not None
         while True:
             line = await asyncio.to_thread(process.stdout.readline)
             if not line:
+                process.wait(10)
+                process.stdout.close()
                 raise AssertionError("gateway exited before listening:\n" + "".join(lines))
             lines.append(line)
             if '"event": "listening"' in line:
@@ -99,11 +99,16 @@ def spawn_gateway(
                 if announced.get("worker") in (None, "supervisor"):
                     break
         running = GatewayProcess(process, announced["public"], announced["ops"], lines)
+        spawned.append(running)
         drain_stdout(running)
         return running
 
     yield spawn
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+    for gateway in spawned:
+        if gateway.process.poll() is None:
+            gateway.process.kill()
+        gateway.process.wait(10)
+        if gateway.pump is not None:
+            gateway.pump.join(5)
+        assert gateway.process.stdout is not None
+        gateway.process.stdout.close()

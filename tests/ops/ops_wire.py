@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
+
 from usetix.config import PROJECT_ROOT, Route, Settings
 
 USETIX = str(PROJECT_ROOT / ".venv" / "bin" / "usetix")
@@ -76,6 +78,7 @@ class GatewayProcess:
     public_url: str
     ops_url: str
     lines: list[str]
+    pump: threading.Thread | None = None
 
     def signal(self, sig: int = signal.SIGTERM) -> None:
         self.process.send_signal(sig)
@@ -136,6 +139,17 @@ def drain_stdout(running: GatewayProcess) -> None:
         for line in running.process.stdout:
             running.lines.append(line)
 
-    threading.Thread(target=pump, daemon=True).start()
+    running.pump = threading.Thread(target=pump, daemon=True)
+    running.pump.start()
 
 
+async def wait_ready(http: aiohttp.ClientSession, ops_url: str) -> dict:
+    """Readiness comes once the database answers and the revocation listener is up."""
+    for _ in range(100):
+        async with http.get(ops_url + "/readyz") as response:
+            body = await response.json()
+            if response.status == 200:
+                assert body["ready"] is True
+                return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"never ready: {body}")
