@@ -231,10 +231,22 @@ def create_app(
             await session.close()
 
     app.cleanup_ctx.extend([pool_context, http_context])
-    app.router.add_route(
-        "*",
-        "/{tail:.*}",
-        observer.wrap(gateway.handle),
-        expect_handler=observer.wrap_expect(gateway.expect),
+    every_target = EveryTarget()
+    app.router.register_resource(every_target)
+    every_target.add_route(
+        "*", observer.wrap(gateway.handle), expect_handler=observer.wrap_expect(gateway.expect)
     )
     return app
+
+
+class EveryTarget(web.PlainResource):
+    """One resource for every request target: `OPTIONS *`, `CONNECT host:443` and
+    absolute-form targets included, so the gateway's own target check (routing.parse_target)
+    answers them instead of aiohttp's 404. Indexed at "/", which aiohttp's router tries for
+    every path; the match itself costs nothing."""
+
+    def __init__(self) -> None:
+        super().__init__("/")
+
+    def _match(self, path: str) -> dict[str, str]:
+        return {}
