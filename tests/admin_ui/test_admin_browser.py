@@ -47,8 +47,8 @@ async def test_create_read_within_ten_seconds_then_gone_then_revoke(browser, bas
     assert credentials.display_prefix(token) in await page.content()
     try:
         await page.go_back()
-    except Exception:  # playwright.async_api.Error: Chromium may refuse to replay a POST
-        pass  # Chromium may refuse to replay the uncached POST: that is the point.
+    except Exception:  # playwright's Error: Chromium may refuse to replay the uncached POST
+        pass
     await page.wait_for_load_state()
     assert token not in await page.content()
 
