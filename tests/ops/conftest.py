@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,12 +80,14 @@ def spawn_gateway(
 ) -> Iterator[Callable[..., Awaitable[GatewayProcess]]]:
     """Run `usetix gateway` for real; returns once it has announced its listeners."""
     spawned: list[GatewayProcess] = []
+    started: list[subprocess.Popen[str]] = []  # killed at teardown whatever happened
 
     async def spawn(upstream_url: str, *args: str, **gateway: object) -> GatewayProcess:
         config = write_config(tmp_path, upstream_url, **gateway)
         process = popen_cli(
             ["gateway", "--port", "0", "--ops-port", "0", *args], cli_env(settings, config)
         )
+        started.append(process)
         lines: list[str] = []
         assert process.stdout is not None
         while True:
@@ -103,7 +106,12 @@ def spawn_gateway(
         drain_stdout(running)
         return running
 
-    yield spawn
+    try:
+        yield spawn
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()  # SIGKILL: its workers see their parent gone and drain
     for gateway in spawned:
         if gateway.process.poll() is None:
             gateway.process.kill()
