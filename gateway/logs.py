@@ -9,6 +9,7 @@ logged instead; the upstream's own log has the path.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -82,14 +83,53 @@ def refused_line(*, status: int, limit: str, error: str, client: str | None) -> 
 
 
 def configure(stream: object = None) -> None:
-    """Access lines to stdout as they are (already JSON); other records as JSON lines too.
-    aiohttp's access logger is silenced: its format logs the query string."""
-    handler = logging.StreamHandler(stream or sys.stdout)  # type: ignore[arg-type]
+    """Access lines to stdout as they are (already JSON), batched; other records as JSON lines,
+    written at once. aiohttp's access logger is silenced: its format logs the query string."""
+    out = stream or sys.stdout
+    handler = logging.StreamHandler(out)  # type: ignore[arg-type]
     handler.setFormatter(_JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     logging.getLogger("aiohttp.access").disabled = True
+    access_log.handlers[:] = [BatchHandler(out)]
+    access_log.propagate = False
+
+
+class BatchHandler(logging.Handler):
+    """Collects access lines and writes them in one call: a write (and flush) per request was
+    a tenth of the gateway's time under load. Flushed when `capacity` lines are waiting, by
+    flush_periodically, and at shutdown (`flush`)."""
+
+    def __init__(self, stream: object, capacity: int = 256) -> None:
+        super().__init__()
+        self._stream = stream
+        self._capacity = capacity
+        self._lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._lines.append(record.getMessage())
+        if len(self._lines) >= self._capacity:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._lines:
+            return
+        lines, self._lines = self._lines, []
+        self._stream.write("\n".join(lines) + "\n")  # type: ignore[attr-defined]
+        self._stream.flush()  # type: ignore[attr-defined]
+
+
+def flush() -> None:
+    for handler in access_log.handlers:
+        handler.flush()
+
+
+async def flush_periodically(interval: float = 0.5) -> None:
+    """Access lines reach stdout within `interval` even when traffic is light."""
+    while True:
+        await asyncio.sleep(interval)
+        flush()
 
 
 class _JsonFormatter(logging.Formatter):

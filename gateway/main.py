@@ -128,6 +128,7 @@ async def run_process(
 
     def on_signal() -> None:
         if stop.is_set():
+            logs.flush()
             os._exit(FORCED_EXIT)  # second signal: the operator wants out now
         for running in draining:
             running.app[HEALTH].draining = True  # /readyz answers 503 from this moment
@@ -141,10 +142,13 @@ async def run_process(
     draining.append(running)
     announce(worker=worker, pid=os.getpid(), public=running.public_url, ops=running.ops_url)
     watch = asyncio.create_task(_watch_parent(stop)) if worker is not None else None
+    flusher = asyncio.create_task(logs.flush_periodically())
     await stop.wait()
     await running.stop()
     if watch is not None:
         watch.cancel()
+    flusher.cancel()
+    logs.flush()
     return 0
 
 

@@ -56,6 +56,11 @@ async def test_sigterm_drains_streams_closes_idle_and_refuses_new(spawn_gateway,
         bodies = await asyncio.gather(*streams)
     assert all(body.count(b"data: ") == 10 for body in bodies)
     assert await asyncio.to_thread(gateway.wait, 20) == 0
+    if gateway.pump is not None:
+        gateway.pump.join(5)
+    logged = [json.loads(line) for line in gateway.lines if '"event":"request"' in line]
+    streamed = [line for line in logged if line["status"] == 200 and line["duration_ms"] > 2500]
+    assert len(streamed) == 5  # the drained streams were logged, flushed at exit
 
 
 async def test_stragglers_are_cut_after_the_grace_period(spawn_gateway, upstream):
