@@ -26,6 +26,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
+	@# py-spy profiles the gateway during the run (a dev tool, not a runtime dependency).
+	test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy
 	$(BIN)/python -m bench
 
 clean:
