@@ -29,6 +29,7 @@ import asyncpg
 
 from gateway.cache import CredentialCache
 from gateway.credential_stats import CredentialStats
+from usetix.revocation import ACK_CHANNEL, LISTENER_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class RevocationListener:
         self._acquire_timeout = acquire_timeout
         # Unique per process and listener, so an operator (or a test) can find exactly this
         # session in pg_stat_activity.
-        self.application_name = f"usetix-listener-{os.getpid()}-{secrets.token_hex(3)}"
+        self.application_name = f"{LISTENER_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
         server_settings = dict(connect_options.get("server_settings", {}))
         server_settings["application_name"] = self.application_name
         self._connect_options = {**connect_options, "server_settings": server_settings}
@@ -89,6 +90,10 @@ class RevocationListener:
         self._checks: dict[str, asyncio.Future[None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._reached_trust = False
+        # One query at a time on the listener connection: heartbeats and acknowledgements.
+        self._conn: asyncpg.Connection | None = None
+        self._conn_lock = asyncio.Lock()
+        self._acks: set[asyncio.Task[None]] = set()
 
     @property
     def lease(self) -> float:
@@ -135,6 +140,7 @@ class RevocationListener:
         )
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: self._on_lost(lost))
+        self._conn = conn
         try:
             await conn.add_listener(CHANNEL, self._on_notification)  # LISTEN first
             self.backend_pid = conn.get_server_pid()
@@ -153,9 +159,11 @@ class RevocationListener:
                     pass
                 if lost.is_set():
                     raise ListenerLost("connection closed")
-                await conn.fetchval("SELECT 1", timeout=self._timeout)
+                async with self._conn_lock:
+                    await conn.fetchval("SELECT 1", timeout=self._timeout)
                 self.cache.trust_for(self.lease)
         finally:
+            self._conn = None
             self.cache.distrust()
             conn.terminate()
 
@@ -193,5 +201,22 @@ class RevocationListener:
         digest = digest_from_payload(payload)
         if digest is None:
             self.cache.clear()
-        else:
-            self.cache.evict(digest)
+            return
+        self.cache.evict(digest)
+        # Tell whoever revoked it (usetix.revocation) that this instance has let go.
+        task = asyncio.create_task(self._acknowledge(payload))
+        self._acks.add(task)
+        task.add_done_callback(self._acks.discard)
+
+    async def _acknowledge(self, payload: str) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            async with self._conn_lock:
+                await conn.execute(
+                    "SELECT pg_notify($1, $2)", ACK_CHANNEL, payload, timeout=self._timeout
+                )
+        except Exception as exc:
+            # The revoker stops waiting once this listener is gone or its lease has run out.
+            log.debug("revocation acknowledgement not sent: %s", type(exc).__name__)

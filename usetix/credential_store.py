@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from usetix import credentials
+from usetix import credentials, revocation
 from usetix.credentials import Credential, Kind, Tier
 
 Executor = asyncpg.Connection | asyncpg.Pool
@@ -117,25 +117,31 @@ async def revoke(
     account_id: int | None = None,
     client_address: str | None = None,
 ) -> bool:
-    """Revoke a live credential (of account_id, when given); False if there was none."""
-    async with conn.transaction():
-        row = await conn.fetchrow(
-            "UPDATE credentials SET revoked_at = now()"
-            " WHERE id = $1 AND revoked_at IS NULL AND ($2::bigint IS NULL OR account_id = $2)"
-            " RETURNING account_id",
-            credential_id,
-            account_id,
-        )
-        if row is None:
-            return False
-        await write_audit(
-            conn,
-            account_id=row["account_id"],
-            actor=actor,
-            action="credential.revoke",
-            credential_id=credential_id,
-            client_address=client_address,
-        )
+    """Revoke a live credential (of account_id, when given); False if there was none.
+    Returns once every gateway has evicted it (see usetix.revocation)."""
+    if conn.is_in_transaction():
+        raise RuntimeError("revoke commits on its own: the gateways hear of it at commit")
+    async with revocation.eviction_watch(conn) as watch:
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                "UPDATE credentials SET revoked_at = now()"
+                " WHERE id = $1 AND revoked_at IS NULL"
+                " AND ($2::bigint IS NULL OR account_id = $2)"
+                " RETURNING account_id, digest",
+                credential_id,
+                account_id,
+            )
+            if row is None:
+                return False
+            await write_audit(
+                conn,
+                account_id=row["account_id"],
+                actor=actor,
+                action="credential.revoke",
+                credential_id=credential_id,
+                client_address=client_address,
+            )
+        await watch.wait(row["digest"])
     return True
 
 

@@ -21,6 +21,8 @@ class TcpGate:
         self._target_url = target_url
         self.refusing = False
         self.silent = False
+        # Seconds to hold every chunk coming from the server (a slow network to the listener).
+        self.delay = 0.0
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -66,16 +68,20 @@ class TcpGate:
         else:
             up_reader, up_writer = await asyncio.open_connection(*self._target)
         self._pipes |= {writer, up_writer}
-        for src, dst in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._relay(src, dst))
+        for src, dst, from_server in ((reader, up_writer, False), (up_reader, writer, True)):
+            task = asyncio.create_task(self._relay(src, dst, from_server))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _relay(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    async def _relay(
+        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, from_server: bool
+    ) -> None:
         try:
             while data := await src.read(65536):
                 if self.silent:
                     continue  # swallowed: the peer waits for an answer that never comes
+                if from_server and self.delay:
+                    await asyncio.sleep(self.delay)
                 dst.write(data)
                 await dst.drain()
         except (ConnectionError, OSError):
