@@ -29,16 +29,19 @@ def connect_options(db: DatabaseSettings) -> dict[str, Any]:
 
 
 async def create_pool(dsn: str, db: DatabaseSettings, **extra: Any) -> asyncpg.Pool:
-    options = connect_options(db)
-    options["server_settings"] |= extra.pop("server_settings", {})
-    return await asyncpg.create_pool(
-        dsn,
-        min_size=min(db.pool_min_size, db.pool_max_size),
-        max_size=db.pool_max_size,
-        max_inactive_connection_lifetime=db.pool_max_inactive_lifetime,
-        **options,
-        **extra,
-    )
+    """A pool configured from `db`; keyword arguments of asyncpg.create_pool override the
+    settings (e.g. a one-connection pool for a helper), and `server_settings` are merged
+    into ours rather than replacing them, so the statement timeout is never lost by accident."""
+    options: dict[str, Any] = {
+        "min_size": min(db.pool_min_size, db.pool_max_size),
+        "max_size": db.pool_max_size,
+        "max_inactive_connection_lifetime": db.pool_max_inactive_lifetime,
+        **connect_options(db),
+    }
+    server_settings = options["server_settings"] | extra.pop("server_settings", {})
+    options |= extra
+    options["server_settings"] = server_settings
+    return await asyncpg.create_pool(dsn, **options)
 
 
 def migration_files() -> list[tuple[str, str]]:
