@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from usetix.client_address import LOOPBACK, parse_networks
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
 ROUTE_CLASSES = ("account", "scanner", "session", "public")
@@ -98,6 +100,8 @@ class AdminUiSettings:
     secure_cookies: bool = True
     seed_demo: bool = False
     pairing_code_ttl: int = 600
+    # Peers whose X-Forwarded-For is believed (the gateway); see usetix/client_address.py.
+    trusted_proxies: tuple[str, ...] = LOOPBACK
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     }
     settings = Settings(upstreams=upstreams, **sections)
     _check_routes(settings)
+    _check_trusted_proxies(settings)
     return settings
 
 
@@ -301,6 +306,13 @@ def _check_routes(settings: Settings) -> None:
         if route.prefix.rstrip("/") in prefixes:
             raise ConfigError(f"gateway.routes[{index}].prefix: {route.prefix!r} is listed twice")
         prefixes.add(route.prefix.rstrip("/"))
+
+
+def _check_trusted_proxies(settings: Settings) -> None:
+    try:
+        parse_networks(settings.admin_ui.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError(f"admin_ui.trusted_proxies: {exc}") from None
 
 
 def masked(settings: Settings) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from admin_ui.keys import CSRF_TOKEN, USER
+from admin_ui.keys import CSRF_TOKEN, TRUSTED_PROXIES, USER
+from usetix import client_address as addresses
 from usetix.credentials import Tier
 from usetix.sessions import BrowserUser
 
@@ -16,10 +17,13 @@ TIER_LABELS = {Tier.READ: "Read", Tier.READ_WRITE: "Read + Write"}
 
 
 def client_address(request: web.Request) -> str:
-    """The peer address. admin_ui listens on loopback behind the gateway, so this is the
-    gateway for proxied requests; X-Forwarded-For is not trusted here because nothing proves
-    a request came through the gateway (see admin_ui/README.md)."""
-    return request.remote or "unknown"
+    """The client's address for the audit log and per-address limits: the gateway's
+    X-Forwarded-For when the peer is a trusted proxy, else the peer (admin_ui/README.md)."""
+    return addresses.client_address(
+        request.remote,
+        request.headers.getall("X-Forwarded-For", []),
+        request.config_dict[TRUSTED_PROXIES],
+    )
 
 
 def current_user(request: web.Request) -> BrowserUser:
