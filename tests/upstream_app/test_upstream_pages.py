@@ -1,13 +1,17 @@
 """The HTML side and the odd methods: landing, health, preflight, and the events pages that
-show account data to a browser session only."""
+show account data to a browser session only (a real login through admin_ui's form)."""
 
 from __future__ import annotations
 
-import pytest
-from upstream_helpers import signed_headers
+from dataclasses import dataclass
 
-from usetix import sessions
-from usetix.sessions import BrowserUser
+import pytest
+from aiohttp.test_utils import TestClient
+from upstream_helpers import log_in, log_out, signed_headers
+
+from admin_ui.app import create_app as create_admin_ui
+from usetix import accounts
+from usetix.sessions import cookie_name
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 API_PATHS = [
@@ -75,17 +79,27 @@ async def test_no_session_redirects_to_login_without_data(
         assert "Secret" not in body and event["id"] not in body.replace(path, ""), case
 
 
+@dataclass(frozen=True)
+class Login:
+    """A real admin_ui login of an admin of account A: the cookie a browser would send to
+    upstream_app, and the admin_ui client holding the session (to log out)."""
+
+    email: str
+    user_id: int
+    cookie: dict[str, str]
+    admin_ui: TestClient
+
+
 @pytest.fixture
-def logged_in_as_a(monkeypatch, tokens):
-    """A browser session for account A. usetix.sessions is a stub until the admin UI lands;
-    this stands in for its answer (swap for a real login once sessions exist)."""
-    user = BrowserUser(user_id=1, account_id=tokens.account_a, email="ada@example.com")
-
-    async def browser_user(request, pool):
-        return user if request.cookies.get("session") == "a" else None
-
-    monkeypatch.setattr(sessions, "browser_user", browser_user)
-    return {"Cookie": "session=a"}
+async def logged_in_as_a(aiohttp_client, settings, conn, tokens) -> Login:
+    email, password = "ada@example.test", "correct horse battery staple"
+    user_id = await accounts.create_user(
+        conn, account_id=tokens.account_a, email=email, password=password
+    )
+    admin_ui = await aiohttp_client(create_admin_ui(settings))
+    session_id = await log_in(admin_ui, settings, email, password)
+    cookie = {"Cookie": f"{cookie_name(settings.admin_ui.secure_cookies)}={session_id}"}
+    return Login(email=email, user_id=user_id, cookie=cookie, admin_ui=admin_ui)
 
 
 async def test_session_sees_its_own_events(api, client, cast, logged_in_as_a):
@@ -93,15 +107,18 @@ async def test_session_sees_its_own_events(api, client, cast, logged_in_as_a):
     await api.new_ticket(cast.a_rw, mine["id"], "Ada & <b>Grace</b>")
     theirs = await api.new_event(cast.b_rw, name="B only")
 
-    response = await client.get("/admin/events", headers=BROWSER | logged_in_as_a)
+    response = await client.get("/admin/events", headers=BROWSER | logged_in_as_a.cookie)
     assert response.status == 200
     assert response.content_type == "text/html"
     assert response.headers["Cache-Control"] == "no-store"
     html = await response.text()
+    assert logged_in_as_a.email in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
     assert mine["id"] in html and theirs["id"] not in html and "B only" not in html
 
-    detail = await client.get(f"/admin/events/{mine['id']}", headers=BROWSER | logged_in_as_a)
+    detail = await client.get(
+        f"/admin/events/{mine['id']}", headers=BROWSER | logged_in_as_a.cookie
+    )
     assert detail.status == 200
     assert "Ada &amp; &lt;b&gt;Grace&lt;/b&gt;" in await detail.text()
 
@@ -110,7 +127,9 @@ async def test_session_gets_not_found_page_for_foreign_event(api, client, cast, 
     theirs = await api.new_event(cast.b_rw, name="B only")
     answers = []
     for event_id in (theirs["id"], "evt_" + "Z" * 20):
-        response = await client.get(f"/admin/events/{event_id}", headers=BROWSER | logged_in_as_a)
+        response = await client.get(
+            f"/admin/events/{event_id}", headers=BROWSER | logged_in_as_a.cookie
+        )
         headers = sorted((k, v) for k, v in response.headers.items() if k != "Date")
         answers.append((response.status, await response.read(), headers))
     assert answers[0] == answers[1]
@@ -119,5 +138,23 @@ async def test_session_gets_not_found_page_for_foreign_event(api, client, cast, 
 
 async def test_verified_identity_gets_json_even_with_a_session(api, cast, logged_in_as_a):
     await api.new_event(cast.a_rw)
-    response = await api.call("GET", "/admin/events", cast.a_rw, headers=logged_in_as_a)
+    response = await api.call("GET", "/admin/events", cast.a_rw, headers=logged_in_as_a.cookie)
     assert response.content_type == "application/json"
+
+
+async def test_logout_ends_the_session_here_too(api, client, conn, cast, logged_in_as_a):
+    await api.new_event(cast.a_rw, name="Members night")
+    before = await client.get("/admin/events", headers=BROWSER | logged_in_as_a.cookie)
+    assert before.status == 200 and "Members night" in await before.text()
+
+    await log_out(logged_in_as_a.admin_ui)
+    rows = "SELECT count(*) FROM admin_sessions WHERE user_id = $1"
+    assert await conn.fetchval(rows, logged_in_as_a.user_id) == 0
+
+    # The same cookie, replayed: upstream_app sends the browser to log in, with no data.
+    after = await client.get(
+        "/admin/events", headers=BROWSER | logged_in_as_a.cookie, allow_redirects=False
+    )
+    assert after.status == 302
+    assert after.headers["Location"] == "/login?next=/admin/events"
+    assert "Members night" not in await after.text()

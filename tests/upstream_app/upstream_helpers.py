@@ -1,10 +1,12 @@
 """Helpers for driving the upstream app as the gateway does: sign identity headers with
-usetix.identity.sign over the exact method and target, and call the app with them.
+usetix.identity.sign over the exact method and target, and call the app with them; and for
+its HTML pages, logging in and out through admin_ui's real forms as a browser does.
 (A uniquely named module, not conftest: several test folders have a conftest.py.)"""
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -14,8 +16,10 @@ from aiohttp.test_utils import TestClient
 
 from usetix.config import Settings
 from usetix.identity import Identity, sign
+from usetix.sessions import cookie_name
 
 JSON = "application/json"
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 
 def signed_headers(
@@ -77,3 +81,26 @@ class Api:
     async def new_ticket(self, who: Identity, event_id: str, holder: str = "Ada") -> dict:
         target = f"/admin/events/{event_id}/tickets"
         return (await self.ok("POST", target, who, {"holder_name": holder}, 201))["ticket"]
+
+
+async def _csrf(admin_ui: TestClient, path: str) -> str:
+    page = await admin_ui.get(path)
+    assert page.status == 200, path
+    match = _CSRF_FIELD.search(await page.text())
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
+
+
+async def log_in(admin_ui: TestClient, settings: Settings, email: str, password: str) -> str:
+    """Log in through admin_ui's real form, as a browser does; the session cookie's value."""
+    form = {"email": email, "password": password, "csrf_token": await _csrf(admin_ui, "/login")}
+    response = await admin_ui.post("/login", data=form, allow_redirects=False)
+    assert response.status == 303, await response.text()
+    return response.cookies[cookie_name(settings.admin_ui.secure_cookies)].value
+
+
+async def log_out(admin_ui: TestClient) -> None:
+    """Press Log out in admin_ui (a POST with the session's CSRF token)."""
+    token = await _csrf(admin_ui, "/settings/api-tokens")
+    response = await admin_ui.post("/logout", data={"csrf_token": token}, allow_redirects=False)
+    assert response.status == 303, await response.text()
