@@ -5,6 +5,10 @@ interleaved in one run so the machine's noise (other engineers' tests) hits them
   (b) the same upstream through the gateway, one valid token (cached after the first request)
   (c) through the gateway, every request a different unknown token (wrk Lua script)
   (d) upstream_app through the gateway: GET /admin/events (an account's 20 events)
+  (n) the same upstream through bench/naive_proxy.py (one ClientSession, a dict lookup of the
+      token, streaming copy): the issue's "naive aiohttp proxy" reference, same rounds
+  (b2) as (b) through a second gateway run with `--workers 2` (for information: the targets
+      are read from the one-process rows)
 
 plus: added p50 latency at one connection ((b) - (a)), (b) and (c) with 1,000 vs 1,000,000
 credentials in the database, (b) while (c) floods, the database lookup rate under (c) against
@@ -44,13 +48,19 @@ from usetix.config import PROJECT_ROOT, load_settings
 from usetix.credentials import Kind, Tier
 from usetix.embedded import database_url
 
-RESULTS = PROJECT_ROOT / "bench" / "results" / "latest.md"
+RESULTS = Path(os.environ.get("BENCH_OUTPUT", PROJECT_ROOT / "bench" / "results" / "latest.md"))
 USETIX = str(PROJECT_ROOT / ".venv" / "bin" / "usetix")
 PY_SPY = PROJECT_ROOT / ".venv" / "bin" / "py-spy"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = 32
 CACHED_CREDENTIALS = int(os.environ.get("BENCH_CACHED", "100000"))
+# BENCH_QUICK=1: only the interleaved rounds (a, n, b, b2, a1, b1 [, b_base]), no flood,
+# credential-count, memory or profile phases: a developer's before/after check.
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+# BENCH_BASELINE=<checkout>: also run that tree's gateway (e.g. a `git worktree` of the last
+# commit) and measure it in the same rounds as (b_base), for an interleaved before/after ratio.
+BASELINE = os.environ.get("BENCH_BASELINE", "")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 # Every request a different token the database does not know (unprefixed: looked up like a
@@ -132,10 +142,12 @@ class Processes:
     def __init__(self) -> None:
         self.children: list[subprocess.Popen[bytes]] = []
 
-    def start(self, args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    def start(
+        self, args: list[str], env: dict[str, str], log: Path, cwd: str | Path = PROJECT_ROOT
+    ) -> subprocess.Popen[bytes]:
         handle = log.open("wb")
         child = subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                 cwd=PROJECT_ROOT)
+                                 cwd=cwd)
         handle.close()
         self.children.append(child)
         return child
@@ -268,21 +280,33 @@ class Bench:
         self.gw_port = free_port()
         self.ops_port = free_port()
         self.gateway_pid = 0
+        self.naive_port = free_port()
+        self.naive_pid = 0
+        self.gw2_port = free_port()
+        self.ops2_port = free_port()
+        self.base_port = free_port()
+        self.base_pid = 0
+        self.base_ops_port = free_port()
 
     @property
     def gateway(self) -> str:
         return f"http://127.0.0.1:{self.gw_port}"
 
-    async def measure(self, key: str, label: str, url: str, **options: object) -> Run:
-        before = cpu_ticks(self.gateway_pid)
+    async def measure(
+        self, key: str, label: str, url: str, *, pid: int | None = None, **options: object
+    ) -> Run:
+        """One wrk run; `pid` is the process whose CPU is charged (default: the gateway; 0
+        for none, e.g. a multi-process gateway)."""
+        pid = self.gateway_pid if pid is None else pid
+        before = cpu_ticks(pid) if pid else 0
         output = await wrk(self.wrk, url, **options)  # type: ignore[arg-type]
-        used = cpu_ticks(self.gateway_pid) - before
+        used = cpu_ticks(pid) - before if pid else 0
         try:
             rps, p50, p99, requests, errors = parse_wrk(output)
         except AttributeError:
             raise RuntimeError(f"wrk failed:\n{output}") from None
         run = Run(label, rps, p50, p99, requests, errors=errors)
-        if key != "a":
+        if key != "a" and pid:
             run.cpu_us = used / TICKS * 1e6 / max(requests, 1)
         self.results.add(key, run)
         print(f"  {key:<14} {rps:9.0f} req/s  p50 {p50:7.3f} ms  p99 {p99:7.3f} ms"
@@ -323,10 +347,14 @@ class Bench:
             description="bench", actor="bench",
         )
         await bulk_credentials(conn, account, 1_000)
-        self._start(url)
+        self._start(url, token)
         await wait_http(f"http://127.0.0.1:{self.static_port}/")
         await wait_http(f"http://127.0.0.1:{self.app_port}/")
+        await wait_http(f"http://127.0.0.1:{self.naive_port}/")
         await self._wait_ready()
+        await self._wait_ready(self.ops2_port)
+        if BASELINE:
+            await self._wait_ready(self.base_ops_port)
         auth = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         async with aiohttp.ClientSession() as http:
             for i in range(20):
@@ -339,19 +367,36 @@ class Bench:
         unknown.write_text(UNKNOWN_TOKENS_LUA)
         static_a = f"http://127.0.0.1:{self.static_port}/static/item"
         static_b = self.gateway + "/static/item"
+        static_n = f"http://127.0.0.1:{self.naive_port}/static/item"
+        static_b2 = f"http://127.0.0.1:{self.gw2_port}/static/item"
+        static_base = f"http://127.0.0.1:{self.base_port}/static/item"
         events_d = self.gateway + "/admin/events"
 
         print(f"interleaved rounds: {ROUNDS} × {SECONDS}s, {CONNECTIONS} connections", flush=True)
         for round_ in range(ROUNDS):
             print(f"round {round_ + 1}", flush=True)
             await self.measure("a", "static upstream, direct", static_a)
+            await self.measure("n", "naive aiohttp proxy (dict lookup), reference", static_n,
+                               headers=auth, pid=self.naive_pid)
             await self.measure("b", "gateway, cached token", static_b, headers=auth)
-            await self.measure("c", "gateway, unknown tokens", static_b, script=unknown)
-            await self.measure("d", "gateway → upstream_app /admin/events", events_d,
-                               headers=auth)
+            if BASELINE:
+                await self.measure("b_base", "baseline gateway (BENCH_BASELINE), cached token",
+                                   static_base, headers=auth, pid=self.base_pid)
+            await self.measure("b2", "gateway `--workers 2`, cached token", static_b2,
+                               headers=auth, pid=0)
+            if not QUICK:
+                await self.measure("c", "gateway, unknown tokens", static_b, script=unknown)
+                await self.measure("d", "gateway → upstream_app /admin/events", events_d,
+                                   headers=auth)
             await self.measure("a1", "direct, 1 connection", static_a, connections=1)
             await self.measure("b1", "gateway, 1 connection", static_b, headers=auth,
                                connections=1)
+            if BASELINE:
+                await self.measure("b1_base", "baseline gateway, 1 connection", static_base,
+                                   headers=auth, connections=1, pid=self.base_pid)
+        if QUICK:
+            await conn.close()
+            return self.results
 
         print("(b) alongside a (c) flood", flush=True)
         before = await self.scrape()
@@ -408,7 +453,7 @@ class Bench:
         await conn.close()
         return self.results
 
-    def _start(self, url: str) -> None:
+    def _start(self, url: str, token: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("USETIX_")}
         config = self.work / "bench.toml"
         config.write_text(
@@ -441,13 +486,31 @@ class Bench:
             env, self.work / "gateway.log",
         )
         self.gateway_pid = gateway.pid
+        self.processes.start(
+            [USETIX, "gateway", "--port", str(self.gw2_port), "--ops-port", str(self.ops2_port),
+             "--workers", "2"],
+            env, self.work / "gateway2.log",
+        )
+        self.naive_pid = self.processes.start(
+            [sys.executable, "-m", "bench.naive_proxy", "--port", str(self.naive_port),
+             "--upstream", f"http://127.0.0.1:{self.static_port}", "--token", token],
+            env, self.work / "naive.log",
+        ).pid
+        if BASELINE:
+            self.base_pid = self.processes.start(
+                [sys.executable, "-c", "from usetix.cli import main; main()", "gateway",
+                 "--port", str(self.base_port), "--ops-port", str(self.base_ops_port),
+                 "--workers", "1"],
+                {**env, "PYTHONPATH": BASELINE}, self.work / "baseline.log", cwd=BASELINE,
+            ).pid
 
-    async def _wait_ready(self) -> None:
+    async def _wait_ready(self, ops_port: int | None = None) -> None:
         deadline = time.monotonic() + 60
+        ops_port = ops_port or self.ops_port
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
                 try:
-                    async with http.get(f"http://127.0.0.1:{self.ops_port}/readyz") as response:
+                    async with http.get(f"http://127.0.0.1:{ops_port}/readyz") as response:
                         if response.status == 200:
                             return
                 except aiohttp.ClientError:
@@ -534,7 +597,7 @@ def main() -> Results:
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
-    print(f"written to {RESULTS.relative_to(PROJECT_ROOT)}")
+    print(f"written to {RESULTS}")
     return results
 
 

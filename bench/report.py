@@ -29,13 +29,15 @@ def render(results: Any, rounds: int, seconds: int, connections: int) -> str:
         f"{os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}), "
         f"wrk -t1, {connections} connections, {rounds} interleaved rounds of {seconds} s "
         "(medians shown). The gateway is one process (`--workers 1`); wrk and the upstreams "
-        "share the other core. The machine is shared with other engineers' test runs: read "
-        "the ratios, not the absolute numbers.",
+        "share the other core. The targets are read from these one-process rows; (b2) is the "
+        "product's default shape (one process per core) on a machine where wrk and the "
+        "upstream need the same two cores, shown for information. The machine is shared with "
+        "other engineers' test runs: read the ratios, not the absolute numbers.",
         "",
         "| configuration | requests/s | p50 ms | p99 ms | gateway CPU µs/request |",
         "|---|---:|---:|---:|---:|",
     ]
-    for key in ("a", "b", "c", "d", "a1", "b1"):
+    for key in ("a", "n", "b", "b_base", "b2", "c", "d", "a1", "b1", "b1_base"):
         runs = results.runs.get(key)
         if not runs:
             continue
@@ -58,9 +60,22 @@ def render(results: Any, rounds: int, seconds: int, connections: int) -> str:
         f"{_check(b_over_a >= TARGETS['b_over_a'])} |",
         f"| added p50 at one connection, (b1) − (a1) | {added:.3f} ms | ≤ "
         f"{TARGETS['added_p50_ms']} ms | {_check(added <= TARGETS['added_p50_ms'])} |",
+        f"| (n)/(a) requests/s: the naive aiohttp proxy, for reference (issue: ~0.21) | "
+        f"{m('n', 'rps') / m('a', 'rps'):.2f} | | |",
+        f"| (b)/(n) requests/s: the gateway against the naive proxy | "
+        f"{m('b', 'rps') / m('n', 'rps'):.2f} | | |",
+        f"| (b2)/(a) requests/s: `--workers 2` (both cores, shared with wrk and the upstream) | "
+        f"{m('b2', 'rps') / m('a', 'rps'):.2f} | | |",
         f"| (c)/(b) requests/s (unknown tokens vs cached) | {c_over_b:.2f} | | |",
         f"| (d)/(b) requests/s (upstream_app vs static) | {d_over_b:.2f} | | |",
     ]
+    if results.runs.get("b_base"):
+        lines += [
+            f"| (b)/(b_base) requests/s: this tree against BENCH_BASELINE | "
+            f"{m('b', 'rps') / m('b_base', 'rps'):.2f} | | |",
+            f"| (b1) − (b1_base) p50 at one connection | "
+            f"{m('b1', 'p50_ms') - m('b1_base', 'p50_ms'):+.3f} ms | | |",
+        ]
     flood = results.extra.get("flood")
     if flood:
         with_c = m("b_with_c", "p50_ms")
