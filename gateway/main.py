@@ -18,7 +18,9 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import disable_created_metrics
@@ -58,10 +60,26 @@ def serve(settings: Settings, dsn: str) -> None:
     workers = worker_count(settings)
     if workers == 1:
         gw = settings.gateway
-        sys.exit(asyncio.run(run_process(settings, OpsBinding(gw.ops_host, gw.ops_port))))
+        sys.exit(run(run_process(settings, OpsBinding(gw.ops_host, gw.ops_port)), settings))
     from gateway.workers import supervise
 
     sys.exit(supervise(settings, workers))
+
+
+def run(main: Coroutine[Any, Any, int], settings: Settings) -> int:
+    """Run a serving coroutine on the configured event loop (gateway.event_loop): uvloop
+    unless it is "asyncio" or uvloop cannot be imported on this platform."""
+    factory = None
+    if settings.gateway.event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            print("usetix: uvloop is not importable here: the gateway runs on asyncio's loop",
+                  file=sys.stderr, flush=True)
+        else:
+            factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
 
 
 def announce(**fields: object) -> None:

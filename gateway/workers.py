@@ -62,13 +62,14 @@ def worker_main(settings: Settings, index: int, ops_path: str) -> None:
     # workers with SIGTERM, so one keypress is not taken as "second signal, exit at once".
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from gateway import logs
-    from gateway.main import run_process
+    from gateway.main import run, run_process
 
     logs.configure()
     disable_created_metrics()
     sys.exit(
-        asyncio.run(
-            run_process(settings, OpsBinding(unix_path=ops_path), reuse_port=True, worker=index)
+        run(
+            run_process(settings, OpsBinding(unix_path=ops_path), reuse_port=True, worker=index),
+            settings,
         )
     )
 

@@ -60,6 +60,9 @@ class GatewaySettings:
     upstream_connect_timeout: float = 5.0
     upstream_read_timeout: float = 60.0
     upstream_pool_size: int = 100
+    # "uvloop" (the default; falls back to asyncio where uvloop cannot be imported) or
+    # "asyncio": the event loop the gateway's serve path runs on.
+    event_loop: str = "uvloop"
     header_read_timeout: float = 15.0
     max_token_length: int = 256
     # Server limits and deadlines (issue 5); see config/default.toml for what each bounds.
@@ -161,6 +164,7 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
     settings = Settings(upstreams=upstreams, **sections)
     _check_routes(settings)
     _check_trusted_proxies(settings)
+    _check_event_loop(settings)
     return settings
 
 
@@ -306,6 +310,17 @@ def _check_routes(settings: Settings) -> None:
         if route.prefix.rstrip("/") in prefixes:
             raise ConfigError(f"gateway.routes[{index}].prefix: {route.prefix!r} is listed twice")
         prefixes.add(route.prefix.rstrip("/"))
+
+
+EVENT_LOOPS = ("uvloop", "asyncio")
+
+
+def _check_event_loop(settings: Settings) -> None:
+    if settings.gateway.event_loop not in EVENT_LOOPS:
+        raise ConfigError(
+            f"gateway.event_loop: must be one of {', '.join(EVENT_LOOPS)}, "
+            f"got {settings.gateway.event_loop!r}"
+        )
 
 
 def _check_trusted_proxies(settings: Settings) -> None:

@@ -16,6 +16,7 @@ BAD_CONFIGS = {
     "wrong-type": ('[gateway]\nport = "eighty"\n', "gateway.port"),
     "negative": ("[gateway]\nmax_body_account = -1\n", "gateway.max_body_account"),
     "bad-timeout": ("[gateway]\nshutdown_grace = 0\n", "gateway.shutdown_grace"),
+    "bad-event-loop": ('[gateway]\nevent_loop = "trio"\n', "gateway.event_loop"),
     "bad-route-class": (
         '[[gateway.routes]]\nprefix = "/x"\nupstream = "app"\nclass = "secret"\n',
         "gateway.routes[0].class",
