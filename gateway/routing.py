@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from gateway.outcomes import BadRequest
 from usetix.config import Route
@@ -28,6 +29,9 @@ class RequestTarget:
     target: str  # path and query exactly as received: what is forwarded
 
 
+# Pure and repeated: clients ask for the same targets over and over. Refusals raise, so only
+# good targets are remembered; random ones only cost a miss.
+@lru_cache(maxsize=2048)
 def parse_target(target: str) -> RequestTarget:
     """The origin-form target, or BadRequest(400) naming what is wrong with it."""
     if not target.startswith("/") or target.startswith("//"):
