@@ -61,6 +61,11 @@ QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 # BENCH_BASELINE=<checkout>: also run that tree's gateway (e.g. a `git worktree` of the last
 # commit) and measure it in the same rounds as (b_base), for an interleaved before/after ratio.
 BASELINE = os.environ.get("BENCH_BASELINE", "")
+# BENCH_BASELINE_ENV="KEY=VALUE,...": extra environment for the baseline gateway only (e.g.
+# USETIX_GATEWAY_EVENT_LOOP=asyncio with BENCH_BASELINE=. to compare one setting).
+BASELINE_ENV = dict(
+    item.split("=", 1) for item in os.environ.get("BENCH_BASELINE_ENV", "").split(",") if item
+)
 TICKS = os.sysconf("SC_CLK_TCK")
 
 # Every request a different token the database does not know (unprefixed: looked up like a
@@ -395,6 +400,8 @@ class Bench:
                 await self.measure("b1_base", "baseline gateway, 1 connection", static_base,
                                    headers=auth, connections=1, pid=self.base_pid)
         if QUICK:
+            if os.environ.get("BENCH_PROFILE"):
+                self.results.extra["profile"] = await self.profile(static_b, auth)
             await conn.close()
             return self.results
 
@@ -501,7 +508,7 @@ class Bench:
                 [sys.executable, "-c", "from usetix.cli import main; main()", "gateway",
                  "--port", str(self.base_port), "--ops-port", str(self.base_ops_port),
                  "--workers", "1"],
-                {**env, "PYTHONPATH": BASELINE}, self.work / "baseline.log", cwd=BASELINE,
+                {**env, **BASELINE_ENV, "PYTHONPATH": BASELINE}, self.work / "baseline.log", cwd=BASELINE,
             ).pid
 
     async def _wait_ready(self, ops_port: int | None = None) -> None:
