@@ -1,9 +1,10 @@
 """The public HTTP server: aiohttp's protocol with the edges a gateway needs.
 
-* Parser errors get a generic JSON answer (400, or 431 for an oversized head) and a log line
-  naming the kind of error only. aiohttp's own answer and ERROR log echo the offending header
-  line, so a malformed `Authorization: Bearer <token>` line would otherwise leak the token
-  into the response body and the logs.
+* Parser errors get a generic JSON answer (400; 414 for an over-long request line, 431 for
+  an over-long header field or too many of them) and a log line naming the kind of error
+  only. aiohttp's own answer and ERROR log echo the offending header line, so a malformed
+  `Authorization: Bearer <token>` line would otherwise leak the token into the response
+  body and the logs.
 * A header read deadline (slowloris): aiohttp has none. A connection gets
   gateway.header_read_timeout seconds from its first byte (or from being opened) to deliver a
   complete request head, else it gets 408 (or is just closed if it sent nothing) and is closed.
@@ -31,9 +32,15 @@ log = logging.getLogger("usetix.gateway.server")
 _TOO_MANY_HEADERS = "Too many headers"
 
 
-def parse_error_answer(exc: BaseException | None) -> tuple[int, str, str]:
+def parse_error_answer(
+    exc: BaseException | None, *, long_request_line: bool = False
+) -> tuple[int, str, str]:
     """(status, limit label, error) for an HTTP parse failure: pure, and never looks at the
-    exception's message beyond telling "too many headers" apart."""
+    exception's message beyond telling "too many headers" apart. `long_request_line`: the
+    head's first line was longer than the line limit, so a line that was too long is the
+    request line (414 URI Too Long), not a header field (431)."""
+    if isinstance(exc, LineTooLong) and long_request_line:
+        return 414, "header_too_large", "uri_too_long"
     if isinstance(exc, LineTooLong) or (
         isinstance(exc, HttpProcessingError) and exc.message.startswith(_TOO_MANY_HEADERS)
     ):
@@ -64,7 +71,17 @@ def _timeout_bytes() -> bytes:
 class GatewayRequestHandler(RequestHandler):
     """One client connection."""
 
-    __slots__ = ("_got_bytes", "_header_deadline", "_header_timer", "_in_request", "_observer")
+    __slots__ = (
+        "_first_line",
+        "_first_line_ended",
+        "_got_bytes",
+        "_header_deadline",
+        "_header_timer",
+        "_in_request",
+        "_long_request_line",
+        "_max_line",
+        "_observer",
+    )
 
     def __init__(
         self, manager: web.Server, *, header_timeout: float, observer: Observer, **kwargs: Any
@@ -75,6 +92,12 @@ class GatewayRequestHandler(RequestHandler):
         self._in_request = False
         self._got_bytes = False
         self._observer = observer
+        # Length of the pending head's first line so far: aiohttp's LineTooLong does not say
+        # whether the request line or a header field was too long (414 vs 431).
+        self._first_line = 0
+        self._first_line_ended = False
+        self._long_request_line = False
+        self._max_line = int(kwargs.get("max_line_size", 8190))
 
     # --- header read deadline -------------------------------------------------------------
 
@@ -88,12 +111,20 @@ class GatewayRequestHandler(RequestHandler):
             if self._header_timer is None:
                 # The first byte of a new request on a kept-alive connection.
                 self._start_header_timer()
+            if not self._first_line_ended:
+                end = data.find(b"\n")
+                self._first_line += len(data) if end < 0 else end
+                self._first_line_ended = end >= 0
         super().data_received(data)
 
     def request_started(self) -> None:
-        """The head is complete and parsed (called by the request factory)."""
+        """The head is complete and parsed, or failed to parse (called by the request factory,
+        before handle_error for a parser error)."""
         self._in_request = True
         self._got_bytes = False
+        self._long_request_line = self._first_line > self._max_line
+        self._first_line = 0
+        self._first_line_ended = False
         self._cancel_header_timer()
 
     def log_access(self, request: Any, response: Any, time: float | None) -> None:
@@ -143,7 +174,9 @@ class GatewayRequestHandler(RequestHandler):
             raise ConnectionError("the answer was already being sent")
         client = request.remote
         if isinstance(exc, HttpProcessingError):
-            status, limit, error = parse_error_answer(exc)
+            status, limit, error = parse_error_answer(
+                exc, long_request_line=self._long_request_line
+            )
             if not isinstance(exc, BadHttpMethod):  # TLS or garbage on the port: not news
                 self._observer.refused(limit=limit, status=status, error=error, client=client)
             return _json_response(status, {"error": error})

@@ -74,6 +74,19 @@ async def test_oversized_heads_get_431(serve, upstream, extra):
     assert upstream.received == []
 
 
+@pytest.mark.parametrize("length", [9000, 100_000], ids=["9k-in-one-read", "100k"])
+async def test_an_over_long_request_line_gets_414_not_431(serve, upstream, length):
+    # 431 names header fields; a target over gateway.max_header_line is 414 URI Too Long,
+    # also when the whole head (request line and headers) arrives in one read.
+    running = await serve(upstream.url)
+    data = head("/public/" + "a" * length, "X-After: 1")
+    answer, closed = await raw(port_of(running.public_url), data)
+    assert status_of(answer) == 414
+    assert json.loads(body_of(answer)) == {"error": "uri_too_long"}
+    assert closed
+    assert upstream.received == []
+
+
 async def test_declared_body_over_the_limit_is_413_before_the_upstream(serve, upstream, tokens):
     running = await serve(upstream.url, max_body_account=1000)
     answer, closed = await raw(
