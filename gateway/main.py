@@ -29,7 +29,7 @@ from gateway import logs
 from gateway.app import create_app
 from gateway.ops import HEALTH, create_ops_app
 from gateway.preflight import StartupRefused, check_runtime, raise_fd_limit
-from gateway.server import GatewayRunner
+from gateway.server import GatewayRunner, serve_public
 from usetix.config import Settings
 
 FORCED_EXIT = 143  # 128 + SIGTERM: what a shell reports for a process killed by SIGTERM
@@ -112,13 +112,10 @@ async def start_process(
     """Start the public listener and the ops listener in the running loop."""
     gw = settings.gateway
     app = create_app(settings)
-    runner = GatewayRunner(app, gw)
-    await runner.setup()
+    runner = await serve_public(app, gw, reuse_port=reuse_port)
     server = runner.server
     assert server is not None
     app[HEALTH].connections = lambda: len(server.connections)
-    site = web.TCPSite(runner, gw.host, gw.port, reuse_port=reuse_port or None, backlog=1024)
-    await site.start()
 
     ops_runner = web.AppRunner(create_ops_app(app), access_log=None, handle_signals=False)
     await ops_runner.setup()
@@ -129,7 +126,7 @@ async def start_process(
         ops_site = web.TCPSite(ops_runner, ops.host, ops.port)
     await ops_site.start()
     ops_url = ops.unix_path or f"http://{ops.host}:{_port(ops_runner)}"
-    return Running(app, runner, ops_runner, f"http://{gw.host}:{site.port}", ops_url)
+    return Running(app, runner, ops_runner, f"http://{gw.host}:{runner.port}", ops_url)
 
 
 async def run_process(

@@ -237,6 +237,11 @@ class GatewayRunner(web.AppRunner):
         super().__init__(app, handle_signals=False, shutdown_timeout=settings.shutdown_grace)
         self._settings = settings
 
+    @property
+    def port(self) -> int:
+        """The public port actually bound (gateway.port may be 0: any free port)."""
+        return int(self.addresses[0][1])
+
     async def _make_server(self) -> web.Server:
         base = await super()._make_server()  # starts the app (pool, client session)
         return GatewayServer(
@@ -247,3 +252,22 @@ class GatewayRunner(web.AppRunner):
             observer=self.app[OBSERVER],
             **handler_options(self._settings),
         )
+
+
+async def serve_public(
+    app: web.Application, settings: GatewaySettings, *, reuse_port: bool = False
+) -> GatewayRunner:
+    """Serve the gateway app on gateway.host:gateway.port. The one way the public listener is
+    started (`usetix gateway`, each worker, and the tests), so what the tests exercise is the
+    server production runs: its parser-error answers, header deadline and head limits."""
+    runner = GatewayRunner(app, settings)
+    await runner.setup()
+    site = web.TCPSite(
+        runner, settings.host, settings.port, reuse_port=reuse_port or None, backlog=1024
+    )
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()  # the app's pool and client session were already opened
+        raise
+    return runner

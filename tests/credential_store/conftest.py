@@ -1,5 +1,5 @@
-"""Credential-path fixtures: real gateway instances (create_app on a TestServer) in front of a
-small counting upstream, all on the test's own schema."""
+"""Credential-path fixtures: real gateway instances (served as `usetix gateway` serves them)
+in front of a small counting upstream, all on the test's own schema."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 from credpath import Instance, StartInstance, Upstream, instance_settings
 
 from gateway.app import create_app
+from gateway.server import serve_public
 from usetix.config import Settings
 
 
@@ -29,21 +30,20 @@ async def upstream() -> AsyncIterator[Upstream]:
 
 @pytest.fixture
 async def start_instance(settings: Settings, upstream: Upstream) -> AsyncIterator[StartInstance]:
-    servers: list[TestServer] = []
+    instances: list[Instance] = []
 
     async def start(*, ready: bool = True, **sections: Any) -> Instance:
         configured = instance_settings(settings, upstream.url, **sections)
-        server = TestServer(create_app(configured), host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        instance = Instance(server, configured)
+        instance = Instance(await serve_public(create_app(configured), configured.gateway),
+                            configured)
+        instances.append(instance)
         if ready:
             await instance.wait_ready()
         return instance
 
     yield start
-    for server in servers:
-        await server.close()
+    for instance in instances:
+        await instance.close()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.app import GATEWAY
+from gateway.server import GatewayRunner
 from gateway.verifier import CredentialVerifier
 from usetix.config import PROJECT_ROOT, Settings
 
@@ -46,18 +47,35 @@ class Upstream:
 
 @dataclass
 class Instance:
-    server: TestServer
+    """A gateway served as `usetix gateway` serves it (gateway.server.serve_public)."""
+
+    runner: GatewayRunner
     settings: Settings
+    closed: bool = False
+
+    @property
+    def app(self) -> web.Application:
+        return self.runner.app
+
+    @property
+    def port(self) -> int:
+        return self.runner.port
 
     @property
     def url(self) -> str:
-        return str(self.server.make_url("")).rstrip("/")
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def verifier(self) -> CredentialVerifier:
-        verifier = self.server.app[GATEWAY].verifier
+        verifier = self.app[GATEWAY].verifier
         assert verifier is not None
         return verifier
+
+    async def close(self) -> None:
+        """Drain and stop (flushes last-used); a second call does nothing."""
+        if not self.closed:
+            self.closed = True
+            await self.runner.cleanup()
 
     async def wait_ready(self) -> None:
         await eventually(lambda: self.verifier.ready, what="gateway ready")

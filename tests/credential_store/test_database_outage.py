@@ -94,7 +94,7 @@ async def test_postgres_restart_fails_closed_then_recovers(
             listener.application_name,
         )
         assert sessions == 1
-        pool = gw.server.app[POOL]
+        pool = gw.app[POOL]
         assert pool.get_size() <= gw.settings.database.pool_max_size
         assert gw.verifier.stats.listener_reconnects >= 1
     finally:

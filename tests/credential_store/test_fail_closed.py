@@ -55,7 +55,7 @@ async def test_slow_database_is_503_and_gives_its_connections_back(
         await locked.rollback()
         await locker.close()
     assert await status_of(http, gw, tokens.rw) == 200
-    pool = gw.server.app[POOL]
+    pool = gw.app[POOL]
     assert pool.get_idle_size() == pool.get_size()  # every connection back in the pool
 
 
@@ -66,7 +66,7 @@ async def test_exhausted_pool_serves_cached_tokens_and_refuses_the_rest_with_503
     still passes; an uncached one gets 503 once the acquire timeout runs out."""
     gw = await start_instance(database={"pool_max_size": 2, "acquire_timeout": 0.3})
     assert await status_of(http, gw, tokens.rw) == 200
-    pool = gw.server.app[POOL]
+    pool = gw.app[POOL]
     held = [await pool.acquire() for _ in range(2)]
     try:
         assert await status_of(http, gw, tokens.rw) == 200

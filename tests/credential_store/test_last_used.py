@@ -48,5 +48,5 @@ async def test_pending_uses_are_written_on_shutdown(start_instance, http, conn, 
     gw = await start_instance(gateway={"last_used_flush_interval": 3600.0})
     assert await status_of(http, gw, tokens.rw) == 200
     assert (await last_used(conn, tokens.rw))["last_used_at"] is None
-    await gw.server.close()
+    await gw.close()
     assert (await last_used(conn, tokens.rw))["last_used_at"] is not None

@@ -33,7 +33,7 @@ async def test_cli_revoke_is_refused_by_every_instance_on_fresh_and_reused_conne
 ):
     """SEC-09: two instances on one database; `usetix revoke-token` as a real subprocess."""
     instances = [await start_instance(), await start_instance()]
-    kept = [KeepAliveClient(gw.server.port) for gw in instances]
+    kept = [KeepAliveClient(gw.port) for gw in instances]
     try:
         for gw, client in zip(instances, kept, strict=True):
             assert await status_of(http, gw, tokens.rw) == 200  # cached now

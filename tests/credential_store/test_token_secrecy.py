@@ -25,7 +25,7 @@ async def test_no_raw_token_in_the_database_caches_or_logs(
     gw = await start_instance(gateway={"last_used_flush_interval": 0.1})
     for token in raw:
         await status_of(http, gw, token, path="/scanner/events")
-    await gw.server.close()  # flushes last-used; every table now holds what it will
+    await gw.close()  # flushes last-used; every table now holds what it will
 
     assert await plaintext_in_schema(conn, raw) == []
     stored = await conn.fetch("SELECT digest, display_prefix FROM credentials")

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 import asyncpg
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import RawTestServer, TestServer
+from aiohttp.test_utils import RawTestServer
 from gateway_wire import BIG_JSON, REPORT, raw_exchange
 from yarl import URL
 
 from gateway.app import create_app
+from gateway.server import GatewayRunner, serve_public
 from usetix import db
 from usetix.config import Route, Settings
 
@@ -234,13 +235,12 @@ async def recorder() -> AsyncIterator[Recorder]:
 
 @dataclass
 class RunningGateway:
-    server: TestServer
+    runner: GatewayRunner
     settings: Settings
 
     @property
     def port(self) -> int:
-        assert self.server.port is not None
-        return self.server.port
+        return self.runner.port
 
     @property
     def url(self) -> str:
@@ -269,7 +269,7 @@ def gateway_settings(settings: Settings, upstream_url: str, **gateway: object) -
 async def start_gateway(
     settings: Settings,
 ) -> AsyncIterator[Callable[..., Awaitable[RunningGateway]]]:
-    servers: list[TestServer] = []
+    runners: list[GatewayRunner] = []
 
     async def start(
         upstream_url: str, *, database: dict[str, object] | None = None, **gateway: object
@@ -278,14 +278,15 @@ async def start_gateway(
         configured = gateway_settings(settings, upstream_url, **gateway)
         if database:
             configured = configured.replace(database=database)
-        server = TestServer(create_app(configured), host="127.0.0.1")
-        await server.start_server()
-        servers.append(server)
-        return RunningGateway(server, configured)
+        # Served as `usetix gateway` serves it, so the tests see the production server's
+        # parser-error answers, header deadline and head limits, not aiohttp's defaults.
+        runner = await serve_public(create_app(configured), configured.gateway)
+        runners.append(runner)
+        return RunningGateway(runner, configured)
 
     yield start
-    for server in servers:
-        await server.close()
+    for runner in runners:
+        await runner.cleanup()
 
 
 @pytest.fixture

@@ -371,7 +371,6 @@ async def test_bi08_bi09_unparseable_authorization_is_refused_by_the_parser(
     assert recorder.received == []
 
 
-@pytest.mark.xfail(strict=True, reason="parser error echo: ops work")
 @pytest.mark.parametrize(
     "template",
     [BAD_BYTES["BH-028 NUL"], BAD_BYTES["BI-09 NUL at the end"], BAD_BYTES["BI-09 DEL"]],
