@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
+from yarl import URL
 
 from gateway.observe import OBSERVER, Observer
 from usetix.config import GatewaySettings
@@ -189,6 +190,13 @@ class GatewayRequestHandler(RequestHandler):
         return _json_response(status, {"error": "gateway_error"})
 
 
+# A CONNECT's authority-form target (`host:443`) has an empty path, and aiohttp's router
+# answers an empty path with its own plain-text 404 before any resource is tried. Routed as
+# "/" instead, it reaches the gateway, whose target check reads the raw target (message.path,
+# left as it came) and answers its 400 JSON, logged and counted like any refusal (SPEC 2.8).
+_ROOT = URL("/")
+
+
 class GatewayServer(web.Server):
     """Builds GatewayRequestHandler protocols and tells them when a head is complete."""
 
@@ -199,6 +207,8 @@ class GatewayServer(web.Server):
 
         def request_factory(message: Any, payload: Any, protocol: Any, *rest: Any) -> Any:
             protocol.request_started()
+            if message.method == "CONNECT":
+                message = message._replace(url=_ROOT)
             return factory(message, payload, protocol, *rest)
 
         super().__init__(handler, request_factory=request_factory, **kwargs)

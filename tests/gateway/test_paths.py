@@ -4,8 +4,10 @@ request is refused before any upstream contact."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from gateway_wire import parse_responses, raw_exchange, request_bytes, status_lines
+from gateway_wire import exchange, parse_responses, raw_exchange, request_bytes, status_lines
 
 JSON = ("Accept", "application/json")
 
@@ -126,15 +128,7 @@ async def test_non_origin_forms_never_reach_the_upstream(gateway, recorder, data
 @pytest.mark.parametrize(
     "data",
     [
-        pytest.param(
-            NON_ORIGIN_FORMS[0],
-            id="authority-form",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="CONNECT's authority-form target has an empty path, which aiohttp's "
-                "router answers with its own plain-text 404 before any resource is tried",
-            ),
-        ),
+        pytest.param(NON_ORIGIN_FORMS[0], id="authority-form"),
         pytest.param(NON_ORIGIN_FORMS[1], id="asterisk-form"),
     ],
 )
@@ -142,6 +136,19 @@ async def test_non_origin_forms_are_the_gateways_400(gateway, recorder, data):
     [response] = parse_responses(await raw_exchange(gateway.port, data), ["GET"])
     assert response.status == 400
     assert response.one("content-type") == "application/json"
+    assert json.loads(response.body)["error"] == "bad_request"
+    assert recorder.received == []
+
+
+async def test_connect_is_refused_and_the_connection_closed(gateway, recorder):
+    # No Connection: close, and a request behind it on the same connection: the gateway's
+    # 400 closes the connection, so nothing after a CONNECT is read as a tunnel or a request.
+    data = (b"CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n"
+            + request_bytes("GET", "/admin/events", [JSON]))
+    got = await exchange(gateway.port, data)
+    assert got.statuses == [400]
+    assert got.closed
+    assert recorder.received == []
 
 
 async def test_uri_of_100kb_is_refused(gateway, recorder, tokens):
