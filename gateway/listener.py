@@ -153,8 +153,12 @@ class RevocationListener:
                 self.stats.listener_reconnects += 1
                 log.info("revocation listener reconnected (backend pid %s)", self.backend_pid)
             while True:
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for returns normally when the
+                # awaited event completes in the same moment the task is cancelled, and the
+                # lost cancellation kept stop() waiting forever (seen in test teardowns).
                 try:
-                    await asyncio.wait_for(lost.wait(), self._interval)
+                    async with asyncio.timeout(self._interval):
+                        await lost.wait()
                 except TimeoutError:
                     pass
                 if lost.is_set():
@@ -179,7 +183,8 @@ class RevocationListener:
             async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
                 await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, SELF_CHECK_PREFIX + nonce)
             try:
-                await asyncio.wait_for(arrived, self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    await arrived
             except TimeoutError:
                 raise ListenerLost(
                     "self-check failed: a NOTIFY sent through the pool did not arrive on the"
