@@ -508,7 +508,8 @@ class Bench:
                 [sys.executable, "-c", "from usetix.cli import main; main()", "gateway",
                  "--port", str(self.base_port), "--ops-port", str(self.base_ops_port),
                  "--workers", "1"],
-                {**env, **BASELINE_ENV, "PYTHONPATH": BASELINE}, self.work / "baseline.log", cwd=BASELINE,
+                {**env, **BASELINE_ENV, "PYTHONPATH": BASELINE}, self.work / "baseline.log",
+                cwd=BASELINE,
             ).pid
 
     async def _wait_ready(self, ops_port: int | None = None) -> None:
@@ -546,8 +547,9 @@ class Bench:
 _BUCKETS = (
     ("request log (json + logging)", ("gateway/logs.py", "logging/__init__.py", "json/")),
     ("metrics", ("prometheus_client",)),
-    ("upstream client (aiohttp client, connector)", ("aiohttp/client", "aiohttp/connector",
-                                                     "aiohttp/streams.py")),
+    ("upstream client (gateway/upstream_client.py, httptools; aiohttp's client if present)", (
+        "gateway/upstream_client.py", "httptools/", "aiohttp/client", "aiohttp/connector",
+        "aiohttp/streams.py")),
     ("header rewriting", ("gateway/headers.py",)),
     ("identity signing", ("usetix/identity.py", "hmac.py")),
     ("decision (route, negotiate, parse, verify, policy)", (

@@ -1,6 +1,6 @@
 """The gateway application: route -> negotiate -> parse -> verify -> decide -> rewrite
 headers -> forward -> stream back. Each step is a plain function; this module strings them
-together and owns the resources (database pool, upstream client session)."""
+together and owns the resources (database pool, upstream connection pool)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import aiohttp
 import asyncpg
 from aiohttp import web
-from yarl import URL
 
 from gateway import limits, ops, policy, proxy, responses
 from gateway.bearer import parse_authorization
@@ -22,6 +21,7 @@ from gateway.negotiation import is_json_request
 from gateway.observe import TRACE, note_refusal
 from gateway.outcomes import AuthFailure, BadRequest, StoreUnavailable
 from gateway.routing import MatchedRoute, RouteTable, parse_target
+from gateway.upstream_client import UpstreamPool
 from gateway.verifier import CredentialVerifier
 from usetix import db
 from usetix.config import ConfigError, Settings
@@ -29,7 +29,7 @@ from usetix.credentials import Credential
 from usetix.identity import Identity, sign
 from usetix.service import POOL
 
-HTTP = web.AppKey("http", aiohttp.ClientSession)
+HTTP = web.AppKey("http", UpstreamPool)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ class Gateway:
         self.body_limits = limits.body_limits(gw)
         self.body_idle_timeout = gw.body_idle_timeout
         self.verifier: CredentialVerifier | None = None
-        self.http: aiohttp.ClientSession | None = None
+        self.http: UpstreamPool | None = None
 
     async def decide(self, request: web.Request) -> Forward:
         """Raises BadRequest, AuthFailure or StoreUnavailable when the request may not pass."""
@@ -175,14 +175,15 @@ class Gateway:
             request_id=request_id,
             identity=identity,
         )
-        url = URL(forward.route.upstream_base + forward.target, encoded=True)
         assert self.http is not None
         body = None
         if request.body_exists:
             body = limits.limited_body(
                 request, self.body_limits[forward.route.route_class], self.body_idle_timeout
             )
-        return await proxy.forward(request, self.http, url, headers, body)
+        return await proxy.forward(
+            request, self.http, forward.route.upstream_base, forward.target, headers, body
+        )
 
 
 GATEWAY = web.AppKey("gateway", Gateway)
@@ -198,9 +199,10 @@ def create_app(
     settings: Settings,
     *,
     pool: asyncpg.Pool | None = None,
-    http: aiohttp.ClientSession | None = None,
+    http: UpstreamPool | None = None,
 ) -> web.Application:
-    """The gateway. Injected pool and client session are used as they are and left open."""
+    """The gateway. Injected database and upstream pools are used as they are and left
+    open."""
     gateway = Gateway(settings)
     app = web.Application()
     app[GATEWAY] = gateway
@@ -223,7 +225,7 @@ def create_app(
 
     async def http_context(app: web.Application) -> AsyncIterator[None]:
         own = http is None
-        session = http or proxy.open_client_session(settings.gateway)
+        session = http or proxy.open_upstream_pool(settings.gateway)
         gateway.http = session
         app[HTTP] = session
         yield

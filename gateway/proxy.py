@@ -1,50 +1,41 @@
-"""The streaming forwarder: one shared ClientSession, bodies streamed both ways, upstream
-failures mapped to 502/504 in one place."""
+"""The streaming forwarder: one upstream connection pool (gateway.upstream_client), bodies
+streamed both ways, upstream failures mapped to 502/504 in one place."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable
 
-import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
-from yarl import URL
 
-from gateway.headers import client_response_headers, connection_tokens
+from gateway.headers import client_response_headers, normalise
 from gateway.limits import BODY_FAILURE
 from gateway.observe import TRACE, note_refusal
 from gateway.outcomes import UpstreamFailure
 from gateway.responses import refused, upstream_failed
+from gateway.upstream_client import UpstreamError, UpstreamPool, origin, request_head
 from usetix.config import GatewaySettings
 
-# Headers aiohttp's client would add on its own: the upstream must see only what the client
-# sent (a missing Accept must not become */*, no gzip nobody asked for).
-_NO_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 _NO_BODY_STATUSES = frozenset({204, 304})
+_STATUS_BY_KIND = {"timeout": 504, "connect": 502, "protocol": 502}
 UPSTREAM_FAILURE = web.RequestKey("upstream_failure", UpstreamFailure)
 
 
-def open_client_session(settings: GatewaySettings) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=settings.upstream_pool_size, limit_per_host=0),
-        timeout=aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=settings.upstream_connect_timeout,
-            sock_read=settings.upstream_read_timeout,
-        ),
-        # Bytes pass through as they came: Content-Encoding is the client's business.
-        auto_decompress=False,
-        cookie_jar=aiohttp.DummyCookieJar(),
-        skip_auto_headers=_NO_AUTO_HEADERS,
-        trust_env=False,
+def open_upstream_pool(settings: GatewaySettings) -> UpstreamPool:
+    """Call in the running loop. Bounded by upstream_pool_size (0: unbounded, as before)."""
+    return UpstreamPool(
+        limit=settings.upstream_pool_size,
+        connect_timeout=settings.upstream_connect_timeout,
+        read_timeout=settings.upstream_read_timeout,
     )
 
 
 async def forward(
     request: web.Request,
-    http: aiohttp.ClientSession,
-    url: URL,
+    http: UpstreamPool,
+    upstream_base: str,
+    target: str,
     headers: CIMultiDict[str],
     body: AsyncIterable[bytes] | None = None,
 ) -> web.StreamResponse:
@@ -55,65 +46,79 @@ async def forward(
         body = request.content
     trace = request.get(TRACE)
     started = time.perf_counter()
+    key, base_path = origin(upstream_base)
+    method = request.method
+    head, chunked = request_head(
+        method, base_path + target, headers, body=body is not None,
+        declared_length="Content-Length" in headers,
+    )
     try:
-        upstream = await http.request(
-            request.method,
-            url,
-            headers=headers,
-            data=body,
-            allow_redirects=False,
-        )
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        return _failed(request, UpstreamFailure(504, "timeout"), started)
-    except aiohttp.ClientConnectorError:
-        return _failed(request, UpstreamFailure(502, "connect"), started)
-    except (aiohttp.ClientError, OSError):
+        upstream, upload = await http.request(key, head, method, body, chunked=chunked)
+    except UpstreamError as error:
         if (body_failure := request.get(BODY_FAILURE)) is not None:
             # The client's body passed its limit or stalled: the upload was aborted, the
             # upstream never saw a complete request. The client's fault, not the upstream's.
             note_refusal(request, body_failure)
             return refused(body_failure)
-        return _failed(request, UpstreamFailure(502, "protocol"), started)
+        kind = error.kind if error.kind in _STATUS_BY_KIND else "protocol"
+        return _failed(request, UpstreamFailure(_STATUS_BY_KIND[kind], kind), started)
+    except Exception:
+        if (body_failure := request.get(BODY_FAILURE)) is not None:
+            note_refusal(request, body_failure)
+            return refused(body_failure)
+        raise
     if trace is not None:
         trace.upstream_seconds = time.perf_counter() - started
 
+    response = None
     try:
+        raw_headers = [
+            (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+            for name, value in upstream.headers
+        ]
         response = web.StreamResponse(
             status=upstream.status,
             reason=_safe_reason(upstream.reason),
-            headers=client_response_headers(
-                upstream.headers.items(), connection_tokens(upstream.headers)
-            ),
+            headers=client_response_headers(raw_headers, _connection_tokens(raw_headers)),
         )
         await response.prepare(request)
-        if request.method != "HEAD" and upstream.status not in _NO_BODY_STATUSES:
-            async for chunk in _body(upstream, request):
+        if method != "HEAD" and upstream.status not in _NO_BODY_STATUSES:
+            while True:
+                try:
+                    chunk = await upstream.read()
+                except UpstreamError:
+                    if trace is not None:
+                        trace.outcome, trace.upstream_error = "upstream_error", "broken"
+                    if request.transport is not None:
+                        request.transport.abort()
+                    raise ConnectionResetError("upstream broke mid-body") from None
+                if not chunk:
+                    break
                 await response.write(chunk)
         await response.write_eof()
         return response
     except ConnectionError:
-        # The client went away; the finally clause frees the upstream connection.
-        return response
+        # The client went away (or the upstream broke and the client was cut off); the
+        # finally clause closes the upstream connection.
+        return response if response is not None else web.Response(status=499)
     finally:
+        if upload is not None:
+            if not upload.done():
+                upload.cancel()
+            elif not upload.cancelled():
+                upload.exception()  # retrieved: an upload the upstream cut short is no error
         # Back to the pool when fully read; closed when not (client gone, upstream broke).
         upstream.release()
 
 
-async def _body(upstream: aiohttp.ClientResponse, request: web.Request) -> AsyncIterator[bytes]:
-    """Upstream body chunks as they arrive. If the upstream breaks mid-body, the client
-    connection is aborted so the truncated answer can never look complete."""
-    while True:
-        try:
-            chunk = await upstream.content.readany()
-        except (TimeoutError, aiohttp.ClientError, OSError):
-            if (trace := request.get(TRACE)) is not None:
-                trace.outcome, trace.upstream_error = "upstream_error", "broken"
-            if request.transport is not None:
-                request.transport.abort()
-            raise ConnectionResetError("upstream broke mid-body") from None
-        if not chunk:
-            return
-        yield chunk
+def _connection_tokens(headers: list[tuple[str, str]]) -> frozenset[str]:
+    return frozenset(
+        normalise(token.strip())
+        for name, value in headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+        if token.strip()
+    )
 
 
 def _failed(
@@ -127,7 +132,11 @@ def _failed(
     return upstream_failed(failure)
 
 
-def _safe_reason(reason: str | None) -> str | None:
-    if reason and reason.isprintable() and reason.isascii():
-        return reason
+def _safe_reason(reason: bytes) -> str | None:
+    try:
+        text = reason.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if text and text.isprintable():
+        return text
     return None
