@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gateway import limits, ops, policy, proxy, responses
 from gateway.bearer import parse_authorization
+from gateway.client import client_of
 from gateway.credential_services import running_verifier
 from gateway.headers import request_id_from, upstream_request_headers
 from gateway.negotiation import is_json_request
@@ -24,6 +25,7 @@ from gateway.routing import MatchedRoute, RouteTable, parse_target
 from gateway.upstream_client import UpstreamPool
 from gateway.verifier import CredentialVerifier
 from usetix import db
+from usetix.client_address import parse_networks
 from usetix.config import ConfigError, Settings
 from usetix.credentials import Credential
 from usetix.identity import Identity, sign
@@ -58,6 +60,7 @@ class Gateway:
         self.allowed_hosts = frozenset(h.lower() for h in gw.allowed_hosts)
         self.max_token_length = gw.max_token_length
         self.via = gw.via_name
+        self.trusted_proxies = parse_networks(gw.trusted_proxies)
         self.body_limits = limits.body_limits(gw)
         self.body_idle_timeout = gw.body_idle_timeout
         self.verifier: CredentialVerifier | None = None
@@ -65,6 +68,8 @@ class Gateway:
 
     async def decide(self, request: web.Request) -> Forward:
         """Raises BadRequest, AuthFailure or StoreUnavailable when the request may not pass."""
+        # First, so that refused requests are logged with the client too.
+        client = client_of(request, self.trusted_proxies)
         headers = request.headers
         if "Upgrade" in headers:
             raise BadRequest(501, "not_implemented", "protocol upgrades are not supported")
@@ -86,7 +91,7 @@ class Gateway:
         assert self.verifier is not None
         credential = await self.verifier.verify(token)
         policy.decide(route.route_class, credential, request.method)
-        self.verifier.record_use(credential, request.remote, headers.get("User-Agent"))
+        self.verifier.record_use(credential, client, headers.get("User-Agent"))
         return Forward(route, target.target, credential, "ok")
 
     async def admit(self, request: web.Request) -> Forward:
@@ -169,7 +174,7 @@ class Gateway:
             )
         headers = upstream_request_headers(
             request.headers,
-            peer=request.remote or "unknown",
+            peer=client_of(request, self.trusted_proxies),
             scheme=request.scheme,
             via=self.via,
             request_id=request_id,

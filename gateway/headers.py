@@ -91,8 +91,8 @@ def upstream_request_headers(
             continue
         forwarded.add(name, value)
     host = client.get("Host")
-    # Client values are dropped, never appended to: the socket peer is the only address the
-    # gateway can vouch for (see docs/decisions.md).
+    # Client values are dropped, never appended to: `peer` is the one address the gateway
+    # vouches for, the socket peer or the client a trusted balancer named (gateway/client.py).
     forwarded["X-Forwarded-For"] = peer
     forwarded["X-Forwarded-Proto"] = scheme
     if host is not None:

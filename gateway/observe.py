@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gateway import logs
+from gateway.client import CLIENT
 from gateway.headers import request_id_from
 from gateway.metrics import NO_ROUTE, GatewayMetrics
 from usetix.credentials import Credential
@@ -96,7 +97,7 @@ class Observer:
                 account_id=credential.account_id if credential else None,
                 credential_id=credential.id if credential else None,
                 credential_kind=credential.kind.value if credential else None,
-                client=request.remote,
+                client=request.get(CLIENT) or request.remote,
             )
         )
 

@@ -1,10 +1,11 @@
 """Who is on the other end: the trusted-proxy rule for X-Forwarded-For (pure).
 
-The gateway replaces X-Forwarded-For with its own socket peer (client values are dropped,
-never appended to), so behind it the header holds exactly one address it can vouch for. A
-service behind the gateway believes that value only when the connection itself comes from
-a trusted proxy; from anywhere else the header is whatever the caller typed, and the socket
-peer is the only address that cannot be forged.
+One rule for every service. A service believes X-Forwarded-For only when the connection
+itself comes from a trusted proxy; from anywhere else the header is whatever the caller
+typed, and the socket peer is the only address that cannot be forged. The gateway applies it
+with gateway.trusted_proxies (its load balancers; empty by default) and forwards exactly one
+address, the client it resolved, so behind it admin_ui (admin_ui.trusted_proxies: the
+gateway) reads a one-value header.
 """
 
 from __future__ import annotations
@@ -36,21 +37,36 @@ def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
 def client_address(
     remote: str | None, forwarded_for: Sequence[str], trusted: Sequence[Network]
 ) -> str:
-    """The client's address: the last X-Forwarded-For value when the socket peer `remote`
-    is a trusted proxy and that value is an IP address; otherwise the peer itself.
+    """The client's address: the socket peer `remote`, unless it is a trusted proxy; then
+    X-Forwarded-For is read from the right, each address being the one the hop after it saw,
+    and the first that is not itself a trusted proxy is the client.
 
     `forwarded_for` is every X-Forwarded-For header line in order (each may list several
-    comma-separated values). Only the last value counts: it is the one the proxy next to us
-    wrote; anything before it came from further away and may be invented. The answer is in
-    canonical form (IPv4-mapped IPv6 as IPv4), so one client is one rate-limit key."""
+    comma-separated values). The walk stops at a value that is not an IP address (junk, a
+    port, an empty entry): nothing left of it can be attributed to a trusted hop, so the last
+    address reached is the answer. If every value is a trusted proxy, the leftmost one is.
+    Values left of the first untrusted address came from the client and are never believed.
+    The answer is in canonical form (IPv4-mapped IPv6 as IPv4), so one client is one
+    rate-limit key."""
     peer = _address(remote)
     if peer is None:
         return remote or UNKNOWN
-    if forwarded_for and any(peer in network for network in trusted):
-        forwarded = _address(forwarded_for[-1].rsplit(",", 1)[-1].strip())
-        if forwarded is not None:
-            return str(forwarded)
-    return str(peer)
+    client = peer
+    if not forwarded_for or not _trusted(client, trusted):
+        return str(client)
+    values = [value for line in forwarded_for for value in line.split(",")]
+    for value in reversed(values):
+        hop = _address(value.strip())
+        if hop is None:
+            break
+        client = hop
+        if not _trusted(client, trusted):
+            break
+    return str(client)
+
+
+def _trusted(address: Address, trusted: Sequence[Network]) -> bool:
+    return any(address in network for network in trusted)
 
 
 def _address(text: str | None) -> Address | None:

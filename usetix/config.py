@@ -56,6 +56,8 @@ class GatewaySettings:
     ops_port: int = 9180
     workers: int = 0
     allowed_hosts: tuple[str, ...] = ()
+    # Load balancers whose X-Forwarded-For is believed; see usetix/client_address.py.
+    trusted_proxies: tuple[str, ...] = ()
     via_name: str = "usetix-gateway"
     upstream_connect_timeout: float = 5.0
     upstream_read_timeout: float = 60.0
@@ -324,10 +326,14 @@ def _check_event_loop(settings: Settings) -> None:
 
 
 def _check_trusted_proxies(settings: Settings) -> None:
-    try:
-        parse_networks(settings.admin_ui.trusted_proxies)
-    except ValueError as exc:
-        raise ConfigError(f"admin_ui.trusted_proxies: {exc}") from None
+    for key, entries in (
+        ("gateway.trusted_proxies", settings.gateway.trusted_proxies),
+        ("admin_ui.trusted_proxies", settings.admin_ui.trusted_proxies),
+    ):
+        try:
+            parse_networks(entries)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
 
 
 def masked(settings: Settings) -> dict[str, Any]:

@@ -3,6 +3,7 @@ flush), with the client address and user agent; flushed on shutdown too (SPEC 6)
 
 from __future__ import annotations
 
+import aiohttp
 from credpath import eventually, status_of
 
 from usetix import credential_store, credentials
@@ -50,3 +51,17 @@ async def test_pending_uses_are_written_on_shutdown(start_instance, http, conn, 
     assert (await last_used(conn, tokens.rw))["last_used_at"] is None
     await gw.close()
     assert (await last_used(conn, tokens.rw))["last_used_at"] is not None
+
+
+async def test_behind_a_trusted_balancer_the_address_is_the_client_it_names(
+    start_instance, conn, tokens
+):
+    gw = await start_instance(gateway={"trusted_proxies": ("127.0.0.2",)})
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with aiohttp.ClientSession(connector=connector) as balancer:
+        status = await status_of(
+            balancer, gw, tokens.rw, headers={"X-Forwarded-For": "198.51.100.7"}
+        )
+    assert status == 200
+    await gw.close()
+    assert (await last_used(conn, tokens.rw))["last_used_address"] == "198.51.100.7"
