@@ -76,10 +76,23 @@ async def forward(
             (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
             for name, value in upstream.headers
         ]
+        headers = client_response_headers(raw_headers, _connection_tokens(raw_headers))
+        status = upstream.status
+        if (
+            "Content-Length" in headers
+            and method != "HEAD"
+            and status not in _NO_BODY_STATUSES
+            and (whole := upstream.whole_body()) is not None
+        ):
+            # The whole answer came with its head: one write, same framing (its own
+            # Content-Length, which llhttp has checked against the body).
+            response = web.Response(
+                status=status, reason=_safe_reason(upstream.reason), headers=headers,
+                body=whole,
+            )
+            return response
         response = web.StreamResponse(
-            status=upstream.status,
-            reason=_safe_reason(upstream.reason),
-            headers=client_response_headers(raw_headers, _connection_tokens(raw_headers)),
+            status=status, reason=_safe_reason(upstream.reason), headers=headers
         )
         await response.prepare(request)
         if method != "HEAD" and upstream.status not in _NO_BODY_STATUSES:

@@ -233,6 +233,17 @@ class UpstreamResponse(asyncio.Protocol):
                 raise UpstreamError("broken", str(self._error))
             await self._wait()
 
+    def whole_body(self) -> bytes | None:
+        """The entire body when the response is already complete (a small answer that came
+        in with its head), else None: the caller then streams it with read()."""
+        if not self._complete or self._error is not None:
+            return None
+        chunks = self._chunks
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self._buffered = 0
+        return data
+
     async def drain(self) -> None:
         if self._write_paused:
             self._drain = self.loop.create_future()
