@@ -10,13 +10,13 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 
 from admin_ui.csrf import login_nonce_cookie, token_for
-from admin_ui.keys import CSRF_KEY, LIMITERS
+from admin_ui.keys import CSRF_KEY, CSRF_TOKEN, LIMITERS, USER
 from admin_ui.responses import see_other
 from admin_ui.views.common import client_address, render
 from usetix import accounts
 from usetix.passwords import verify_password
 from usetix.service import POOL, SETTINGS
-from usetix.sessions import browser_user, delete_session
+from usetix.sessions import browser_user, delete_session, session_cookie
 
 routes = web.RouteTableDef()
 
@@ -122,6 +122,18 @@ async def login(request: web.Request) -> web.Response:
     session["user_id"] = user.id
     # The login nonce cookie is kept: a second tab's login form stays usable.
     return see_other(safe_next(str(form.get("next", "")) or None))
+
+
+@routes.get("/logout")
+async def logout_form(request: web.Request) -> web.Response:
+    """Asks, does not act: other apps' pages (upstream_app's header) link here, and a GET can
+    be a prefetch, a crawler or an <img> on another site. The form POSTs with its CSRF token."""
+    user = await browser_user(request, request.app[POOL])
+    if user is None:
+        return see_other("/login")  # nothing to log out of
+    request[USER] = user
+    request[CSRF_TOKEN] = token_for(request.app[CSRF_KEY], "session", session_cookie(request) or "")
+    return render(request, "confirm_logout.html", headers={"Cache-Control": "no-store"})
 
 
 @routes.post("/logout")

@@ -150,10 +150,42 @@ async def test_expired_session_is_refused(logged_in, conn):
     assert response.status == 303
 
 
-@pytest.mark.parametrize("path", ["/logout", "/settings/api-tokens/1/revoke"])
-async def test_unsafe_actions_refuse_get(logged_in, path):
-    response = await logged_in.get(path, allow_redirects=False)
+async def test_unsafe_actions_refuse_get(logged_in):
+    response = await logged_in.get("/settings/api-tokens/1/revoke", allow_redirects=False)
     assert response.status == 405
+
+
+async def sessions_of(conn, admin) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM admin_sessions WHERE user_id = $1", admin.user_id
+    )
+
+
+async def test_get_logout_asks_and_only_the_form_logs_out(logged_in, conn, admin):
+    # upstream_app's header links to GET /logout: it gets a question, not a logout (a GET can
+    # be a prefetch, a crawler, or an <img> on another site).
+    page = await logged_in.get("/logout", allow_redirects=False)
+    assert page.status == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    html = await page.text()
+    assert "Log out of Usetix?" in html
+    assert '<form method="post" action="/logout"' in html
+    assert await sessions_of(conn, admin) == 1
+    assert (await logged_in.get("/settings/api-tokens", allow_redirects=False)).status == 200
+
+    response = await logged_in.post(
+        "/logout", data={"csrf_token": csrf_from(html)}, allow_redirects=False
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == "/login"
+    assert await sessions_of(conn, admin) == 0
+    assert (await logged_in.get("/settings/api-tokens", allow_redirects=False)).status == 303
+
+
+async def test_get_logout_without_a_session_goes_to_login(client):
+    response = await client.get("/logout", allow_redirects=False)
+    assert response.status == 303
+    assert response.headers["Location"] == "/login"
 
 
 @pytest.mark.parametrize(

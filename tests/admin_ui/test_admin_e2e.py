@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 from admin_browser import create_token, needs_chromium, new_page, revoke_row
-from admin_helpers import login, page_csrf
+from admin_helpers import csrf_from, login, page_csrf
 from aiohttp.test_utils import TestServer
 
 from admin_ui.app import create_app as create_admin_ui
@@ -108,3 +108,35 @@ async def test_pairing_and_leak_report_through_the_gateway(stack, admin, make_cl
             assert r.status == 200
     status, _, body = await curl(f"{stack.url}/scanner/events/1/tickets", device_token)
     assert status == 401 and body["reason"] == "invalid_token"
+
+
+async def test_log_out_from_an_events_page_through_the_gateway(stack, admin):
+    """upstream_app's header has a plain link to /logout: following it asks, the button logs
+    out, and the events page then sends the browser to log in."""
+    html_page = {"Accept": "text/html"}
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.get(f"{stack.url}/login") as form:
+            token = csrf_from(await form.text())
+        login_form = {"email": admin.email, "password": admin.password, "csrf_token": token}
+        async with browser.post(f"{stack.url}/login", data=login_form) as logged_in:
+            assert logged_in.status == 200
+        async with browser.get(f"{stack.url}/admin/events", headers=html_page) as events:
+            assert events.status == 200
+            assert '<a href="/logout">Log out</a>' in await events.text()
+
+        async with browser.get(f"{stack.url}/logout", headers=html_page) as confirm:
+            assert confirm.status == 200
+            question = await confirm.text()
+        assert "Log out of Usetix?" in question
+        async with browser.get(f"{stack.url}/admin/events", headers=html_page) as still:
+            assert still.status == 200 and still.url.path == "/admin/events"
+
+        async with browser.post(
+            f"{stack.url}/logout", data={"csrf_token": csrf_from(question)}
+        ) as done:
+            assert done.status == 200 and done.url.path == "/login"
+        async with browser.get(
+            f"{stack.url}/admin/events", headers=html_page, allow_redirects=False
+        ) as after:
+            assert after.status == 302
+            assert after.headers["Location"].startswith("/login")
