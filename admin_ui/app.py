@@ -23,7 +23,7 @@ from admin_ui.responses import add_security_headers, see_other
 from admin_ui.views import audit, auth, devices, public, tokens
 from usetix.client_address import parse_networks
 from usetix.config import ConfigError, Settings
-from usetix.service import POOL, SETTINGS, use_pool
+from usetix.service import POOL, SETTINGS, server_header, use_pool
 from usetix.sessions import PostgresStorage
 
 HERE = Path(__file__).resolve().parent
@@ -68,7 +68,7 @@ def create_app(
         undefined=jinja2.StrictUndefined,
         filters=filters.FILTERS,
     )
-    app.on_response_prepare.append(add_security_headers)
+    app.on_response_prepare.extend([add_security_headers, server_header])
     for module in (auth, tokens, devices, audit, public):
         app.router.add_routes(module.routes)
     app.router.add_get("/", _home)

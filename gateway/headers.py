@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from usetix.identity import REQUEST_ID
+from usetix.service import SERVER
 
 HOP_BY_HOP = frozenset(
     {
@@ -116,11 +117,14 @@ def client_response_headers(
     upstream: Iterable[tuple[str, str]], nominated: frozenset[str]
 ) -> CIMultiDict[str]:
     """The upstream's response headers minus hop-by-hop ones; repeats (Set-Cookie, Link, Vary)
-    keep their count, order and bytes."""
+    keep their count, order and bytes. The upstream's Server is passed on as it is; without
+    one, `Server: usetix` stands where aiohttp would put its version string."""
     kept: CIMultiDict[str] = CIMultiDict()
     for name, value in upstream:
         key = name.lower()
         if key in HOP_BY_HOP or key in nominated:
             continue
         kept.add(name, value)
+    if "Server" not in kept:
+        kept["Server"] = SERVER
     return kept

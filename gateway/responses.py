@@ -8,6 +8,7 @@ import json
 from aiohttp import web
 
 from gateway.outcomes import AuthFailure, BadRequest, Reason, UpstreamFailure
+from usetix.service import SERVER
 
 REALM = 'Bearer realm="usetix"'
 RETRY_AFTER_SECONDS = "2"
@@ -20,7 +21,7 @@ def _json(status: int, body: dict[str, str], headers: dict[str, str] | None = No
         status=status,
         body=json.dumps(body, separators=(",", ":")).encode(),
         content_type="application/json",
-        headers={"Cache-Control": "no-store", **(headers or {})},
+        headers={"Cache-Control": "no-store", "Server": SERVER, **(headers or {})},
     )
 
 

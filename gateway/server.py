@@ -27,6 +27,7 @@ from yarl import URL
 
 from gateway.observe import OBSERVER, Observer
 from usetix.config import GatewaySettings
+from usetix.service import SERVER
 
 log = logging.getLogger("usetix.gateway.server")
 
@@ -54,7 +55,7 @@ def _json_response(status: int, body: dict[str, str]) -> web.Response:
         status=status,
         body=json.dumps(body, separators=(",", ":")).encode(),
         content_type="application/json",
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", "Server": SERVER},
     )
     response.force_close()
     return response
@@ -64,7 +65,7 @@ def _timeout_bytes() -> bytes:
     body = b'{"error":"request_timeout","detail":"the request head took too long"}'
     return (
         b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
-        b"Cache-Control: no-store\r\nConnection: close\r\n"
+        b"Cache-Control: no-store\r\nConnection: close\r\nServer: " + SERVER.encode() + b"\r\n"
         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
     )
 

@@ -15,7 +15,7 @@ from upstream_app import api, pages
 from upstream_app.errors import error_middleware
 from upstream_app.trust import Area
 from usetix.config import Settings
-from usetix.service import SETTINGS, use_pool
+from usetix.service import SETTINGS, server_header, use_pool
 
 _admin = api.endpoint(Area.ADMIN)
 _scanner = api.endpoint(Area.SCANNER)
@@ -53,6 +53,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None) -> web.A
     app = web.Application(middlewares=[error_middleware])
     app[SETTINGS] = settings
     use_pool(app, settings, pool)
+    app.on_response_prepare.append(server_header)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("upstream_app", "templates"),

@@ -13,6 +13,14 @@ from usetix.config import Settings
 
 POOL = web.AppKey("pool", asyncpg.Pool)
 SETTINGS = web.AppKey("settings", Settings)
+# The Server header of every answer of ours: aiohttp's default names the Python and aiohttp
+# versions, which tells a scanner which advisories to try.
+SERVER = "usetix"
+
+
+async def server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: `Server: usetix` instead of aiohttp's version string."""
+    response.headers["Server"] = SERVER
 
 
 def use_pool(

@@ -32,6 +32,13 @@ async def test_pages_carry_the_security_headers(logged_in, path):
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Referrer-Policy"] in ("same-origin", "no-referrer")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers.getall("Server") == ["usetix"]  # no Python or aiohttp version
+
+
+async def test_even_aiohttps_own_404_names_no_version(client):
+    response = await client.get("/no-such-page")
+    assert response.status == 404
+    assert response.headers.getall("Server") == ["usetix"]
 
 
 @pytest.mark.parametrize("path", PAGES)

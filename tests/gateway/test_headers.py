@@ -280,4 +280,6 @@ def test_bh006_response_headers_drop_hop_by_hop_and_keep_repeats() -> None:
         ("Vary", "Accept-Encoding"),
         ("Content-Encoding", "gzip"),
         ("Content-Length", "123"),
+        # The upstream sent no Server: ours, not aiohttp's version string (last, appended).
+        ("Server", "usetix"),
     ]

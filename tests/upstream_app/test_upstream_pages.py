@@ -31,6 +31,14 @@ async def test_landing_is_public(client):
     assert 'href="/login"' in html and 'href="/admin/events"' in html
 
 
+@pytest.mark.parametrize(("path", "status"), [("/", 200), ("/no-such-page", 404)])
+async def test_answers_name_no_python_or_aiohttp_version(client, path, status):
+    # Behind the gateway this header passes through to the client as it is.
+    response = await client.get(path, headers=BROWSER)
+    assert response.status == status
+    assert response.headers.getall("Server") == ["usetix"]
+
+
 async def test_healthz(client):
     response = await client.get("/healthz")
     assert (response.status, await response.json()) == (200, {"status": "ok"})
