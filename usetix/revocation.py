@@ -67,8 +67,10 @@ class EvictionWatch:
                 )
                 return False
             self._arrived.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
             try:
-                await asyncio.wait_for(self._arrived.wait(), min(remaining, _POLL))
+                async with asyncio.timeout(min(remaining, _POLL)):
+                    await self._arrived.wait()
             except TimeoutError:
                 pass
 
