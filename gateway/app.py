@@ -22,6 +22,7 @@ from gateway.negotiation import is_json_request
 from gateway.observe import TRACE, note_refusal
 from gateway.outcomes import AuthFailure, BadRequest, StoreUnavailable
 from gateway.routing import MatchedRoute, RouteTable, parse_target
+from gateway.server import CLAIMED_VERSION
 from gateway.upstream_client import UpstreamPool
 from gateway.verifier import CredentialVerifier
 from usetix import db
@@ -75,6 +76,8 @@ class Gateway:
             raise BadRequest(501, "not_implemented", "protocol upgrades are not supported")
         if not request.method.isupper():
             raise BadRequest(400, "bad_request", "methods are case-sensitive")
+        if CLAIMED_VERSION in request:
+            raise BadRequest(505, "http_version_not_supported", "only HTTP/1.0 and 1.1")
         target = parse_target(request.raw_path)
         self._check_host(headers.getall("Host", ()))
         route = self.routes.match(target.path)

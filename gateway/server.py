@@ -20,7 +20,7 @@ import json
 import logging
 from typing import Any
 
-from aiohttp import web
+from aiohttp import HttpVersion, HttpVersion10, HttpVersion11, web
 from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from yarl import URL
@@ -196,6 +196,9 @@ class GatewayRequestHandler(RequestHandler):
 # "/" instead, it reaches the gateway, whose target check reads the raw target (message.path,
 # left as it came) and answers its 400 JSON, logged and counted like any refusal (SPEC 2.8).
 _ROOT = URL("/")
+_HTTP_1 = frozenset({HttpVersion10, HttpVersion11})
+# Set on requests whose request line named a version other than HTTP/1.0 or 1.1.
+CLAIMED_VERSION = web.RequestKey("claimed_version", HttpVersion)
 
 
 class GatewayServer(web.Server):
@@ -210,7 +213,15 @@ class GatewayServer(web.Server):
             protocol.request_started()
             if message.method == "CONNECT":
                 message = message._replace(url=_ROOT)
-            return factory(message, payload, protocol, *rest)
+            claimed = message.version
+            if claimed not in _HTTP_1:
+                # The parser reads "HTTP/2.0" as a version number and aiohttp would echo it in
+                # the status line; answer in HTTP/1.1 and let the gateway refuse it (505).
+                message = message._replace(version=HttpVersion11, should_close=True)
+            request = factory(message, payload, protocol, *rest)
+            if claimed not in _HTTP_1:
+                request[CLAIMED_VERSION] = claimed
+            return request
 
         super().__init__(handler, request_factory=request_factory, **kwargs)
         self._header_timeout = header_timeout

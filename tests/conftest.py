@@ -32,10 +32,15 @@ def server_url() -> Iterator[str]:
     if url:
         yield url
         return
-    from usetix.embedded import start_embedded
+    from usetix.embedded import start_embedded, stop_embedded
 
     with tempfile.TemporaryDirectory(prefix="usetix-pg-") as folder:
-        yield start_embedded(Path(folder) / "data", database="usetix_test")
+        data = Path(folder) / "data"
+        try:
+            yield start_embedded(data, database="usetix_test")
+        finally:
+            # Stop the server before its folder is removed, or it outlives the run.
+            stop_embedded(data)
 
 
 def with_search_path(url: str, schema: str) -> str:

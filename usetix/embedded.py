@@ -38,3 +38,10 @@ def start_embedded(data_dir: Path, database: str = DATABASE_NAME) -> str:
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     return server.get_uri(database)
+
+
+def stop_embedded(data_dir: Path) -> None:
+    """Stop the embedded server this process started in data_dir (before its folder goes)."""
+    server = _servers.pop(data_dir, None)
+    if server is not None:
+        server.cleanup()

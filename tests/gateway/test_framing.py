@@ -428,3 +428,15 @@ async def test_mh08_a_9kb_line_in_small_segments_is_refused(gateway, recorder, t
     assert got.statuses[:1] in ([400], [431])
     assert got.closed
     assert recorder.received == []
+
+
+async def test_mh06_http2_request_line_with_a_valid_token_is_505(gateway, recorder, tokens):
+    """The parser reads "HTTP/2.0" as a version number; the gateway speaks only HTTP/1.x and
+    must not answer (or forward) such a request as if it were one."""
+    data = request_bytes(
+        "GET", "/admin/items", [JSON, bearer(tokens.read), CLOSE]
+    ).replace(b"HTTP/1.1", b"HTTP/2.0", 1)
+    got = await exchange(gateway.port, data)
+    assert got.statuses == [505]
+    assert got.closed
+    assert recorder.received == []
