@@ -34,6 +34,15 @@ class Child:
 
 
 def run_all(settings: Settings) -> int:
+    busy = busy_ports(settings)
+    if busy:
+        for where, setting in busy:
+            print(
+                f"usetix: {where} is already in use ({setting}); stop what holds it or choose"
+                f" another port, e.g. USETIX_{setting.replace('.', '_').upper()}=18080 make run",
+                file=sys.stderr,
+            )
+        return 1
     env = dict(os.environ)
     # Throwaway secrets for a local run: sessions and proofs do not outlive this process.
     for key, env_name in (
@@ -118,6 +127,25 @@ def _wait_until_listening(
             return False
         time.sleep(0.1)
     return True
+
+
+def busy_ports(settings: Settings) -> list[tuple[str, str]]:
+    """(address, setting) for every listener address that another process already holds:
+    checked before anything starts, since "is it listening yet?" would be fooled by it."""
+    wanted = [
+        (settings.gateway.host, settings.gateway.port, "gateway.port"),
+        (settings.gateway.ops_host, settings.gateway.ops_port, "gateway.ops_port"),
+        (settings.upstream_app.host, settings.upstream_app.port, "upstream_app.port"),
+        (settings.admin_ui.host, settings.admin_ui.port, "admin_ui.port"),
+    ]
+    busy = []
+    for host, port, setting in wanted:
+        try:
+            with socket.create_server((host, port)):
+                pass
+        except OSError:
+            busy.append((f"{host}:{port}", setting))
+    return busy
 
 
 def _is_listening(host: str, port: int) -> bool:
