@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
 from gateway.headers import client_response_headers, normalise
@@ -86,12 +86,12 @@ async def forward(
         ):
             # The whole answer came with its head: one write, same framing (its own
             # Content-Length, which llhttp has checked against the body).
-            response = web.Response(
+            response = _WholeAnswer(
                 status=status, reason=_safe_reason(upstream.reason), headers=headers,
                 body=whole,
             )
             return response
-        response = web.StreamResponse(
+        response = _StreamedAnswer(
             status=status, reason=_safe_reason(upstream.reason), headers=headers
         )
         await response.prepare(request)
@@ -122,6 +122,25 @@ async def forward(
                 upload.exception()  # retrieved: an upload the upstream cut short is no error
         # Back to the pool when fully read; closed when not (client gone, upstream broke).
         upstream.release()
+
+
+class _StreamedAnswer(web.StreamResponse):
+    """The upstream's answer as it came (SPEC §4): aiohttp adds `Content-Type:
+    application/octet-stream` to any body without one while preparing the head, which would
+    tell the client (and its sniffing rules) something the upstream never said."""
+
+    # aiohttp's own (private) step, the only place the default is added; public hooks would
+    # need gateway/app.py. tests/gateway/test_as_it_came.py notices if an upgrade moves it.
+    async def _prepare_headers(self) -> None:
+        untyped = hdrs.CONTENT_TYPE not in self.headers
+        await super()._prepare_headers()
+        if untyped:
+            self.headers.popall(hdrs.CONTENT_TYPE, None)
+
+
+class _WholeAnswer(web.Response, _StreamedAnswer):
+    """The one-write path, with the same rule (web.Response prepares through the same
+    StreamResponse._prepare_headers)."""
 
 
 def _connection_tokens(headers: list[tuple[str, str]]) -> frozenset[str]:

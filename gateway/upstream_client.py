@@ -8,7 +8,9 @@ tests/gateway:
 
 * The request goes out with exactly the target bytes and the headers given, nothing added
   but framing: the client's Content-Length is kept (the body is sent as is), a body of unknown
-  length is sent chunked, and a body-less POST/PUT/PATCH/... gets `Content-Length: 0`.
+  length is sent chunked, and a request without a body goes without either (SPEC §4: the
+  upstream sees what the client sent; no Content-Length and no Transfer-Encoding already
+  means "no body" in HTTP/1.1, so adding `Content-Length: 0` would only change the head).
 * The response head is parsed by llhttp, strictly (CL+TE, duplicate CL, CR or NUL in a
   header, bad status line, bad chunking are errors) except that a bare LF ends a line, as
   before. 1xx interim responses are skipped. HEAD, 1xx, 204 and 304 carry no body.
@@ -39,8 +41,6 @@ import httptools
 Origin = tuple[str, int, bool]
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
-# Methods sent without Content-Length when they have no body (as aiohttp did).
-_BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Pause reading from the upstream when this much body is waiting for the client.
 _HIGH_WATER = 256 * 1024
 # Idle pooled connections older than this are closed rather than reused.
@@ -452,7 +452,5 @@ def request_head(method: str, target: str, headers: object, *, body: bool,
     if body and not declared_length:
         lines.append("Transfer-Encoding: chunked")
         chunked = True
-    elif not body and not declared_length and method not in _BODYLESS_METHODS:
-        lines.append("Content-Length: 0")
     lines.append("\r\n")
     return "\r\n".join(lines).encode("utf-8", "surrogateescape"), chunked
