@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,6 +33,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"usetix: invalid configuration: {exc}")
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:
+        # `usetix list-tokens ... | head`: the reader left; nothing more to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -156,9 +161,11 @@ def _create_token(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _list_tokens(args: argparse.Namespace, settings: Settings) -> None:
-    rows = _with_connection(
-        settings, lambda conn: credential_store.list_for_account(conn, args.account)
-    )
+    async def work(conn: asyncpg.Connection) -> list[credential_store.CredentialRow]:
+        await _require_account(conn, args.account)
+        return await credential_store.list_for_account(conn, args.account)
+
+    rows = _with_connection(settings, work)
     for row in rows:
         print(
             "\t".join(
