@@ -17,7 +17,8 @@ from aiohttp_session import session_middleware
 from admin_ui import filters
 from admin_ui.csrf import csrf_middleware
 from admin_ui.guard import guard_middleware
-from admin_ui.keys import CSRF_KEY, LIMITERS, TRUSTED_PROXIES
+from admin_ui.keys import CSRF_KEY, LIMITERS, TRUSTED_PROXIES, USED_FORM_IDS
+from admin_ui.once import UsedFormIds
 from admin_ui.ratelimit import Limiters, default_limiters
 from admin_ui.responses import add_security_headers, see_other
 from admin_ui.views import audit, auth, devices, public, tokens
@@ -58,6 +59,7 @@ def create_app(
         b"usetix admin csrf\0" + settings.secrets.session_key.encode()
     ).digest()
     app[LIMITERS] = limiters or default_limiters()
+    app[USED_FORM_IDS] = UsedFormIds()
     app[TRUSTED_PROXIES] = parse_networks(settings.admin_ui.trusted_proxies)
     use_pool(app, settings, pool)
 

@@ -8,7 +8,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from admin_ui.keys import CSRF_TOKEN, TRUSTED_PROXIES, USER
+from admin_ui.keys import CSRF_TOKEN, TRUSTED_PROXIES, USED_FORM_IDS, USER
+from admin_ui.once import well_formed
 from usetix import client_address as addresses
 from usetix.credentials import Tier
 from usetix.sessions import BrowserUser
@@ -56,3 +57,35 @@ def credential_id(request: web.Request) -> int:
         return int(request.match_info["id"])
     except ValueError:
         raise web.HTTPNotFound() from None
+
+
+# A create form that came without a usable form_id: a page from before form ids, or a script.
+STALE_FORM = "This form was out of date. Check it and submit it again."
+
+
+def fresh_form_id(posted: dict[str, str]) -> str | None:
+    """The posted form_id if well formed (claim it before creating anything), else None."""
+    form_id = posted.get("form_id", "")
+    return form_id if well_formed(form_id) else None
+
+
+def claim_form(request: web.Request, form_id: str) -> bool:
+    """False when this form was submitted before (a reload or resubmission of its POST)."""
+    return request.app[USED_FORM_IDS].claim(form_id)
+
+
+def release_form(request: web.Request, form_id: str) -> None:
+    request.app[USED_FORM_IDS].release(form_id)
+
+
+def already_created(
+    request: web.Request, *, what: str, advice: str, back_path: str, back_label: str
+) -> web.Response:
+    """The answer to a replayed create form: nothing new is created and the secret, shown
+    once by the first answer, is not shown again (409: the form was already used)."""
+    return render(
+        request,
+        "already_created.html",
+        {"what": what, "advice": advice, "back_path": back_path, "back_label": back_label},
+        status=409,
+    )

@@ -8,9 +8,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from admin_ui.once import new_form_id
 from admin_ui.responses import SECRET_PAGE_HEADERS
 from admin_ui.views import revocation
-from admin_ui.views.common import client_address, current_user, render
+from admin_ui.views.common import (
+    STALE_FORM,
+    already_created,
+    claim_form,
+    client_address,
+    current_user,
+    fresh_form_id,
+    release_form,
+    render,
+)
 from usetix import credential_store
 from usetix.credentials import Kind, Tier
 from usetix.service import POOL
@@ -63,6 +73,9 @@ async def _list_page(
             "rows": rows,
             "form": form,
             "errors": errors or {},
+            # Every rendering gets its own: a replay of one submission is told apart from a
+            # second, deliberate Create Token.
+            "form_id": new_form_id(),
             "revoked": request.query.get("revoked", ""),
         },
         status=status,
@@ -78,20 +91,36 @@ async def list_tokens(request: web.Request) -> web.Response:
 async def create_token(request: web.Request) -> web.Response:
     posted = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     description, tier, errors = parse_token_form(posted)
-    if errors or tier is None:
+    form_id = fresh_form_id(posted)
+    if form_id is None:
+        errors["form"] = STALE_FORM
+    if errors or tier is None or form_id is None:
         return await _list_page(request, form=posted, errors=errors, status=422)
-    user = current_user(request)
-    async with request.app[POOL].acquire() as conn:
-        row, token = await credential_store.create(
-            conn,
-            account_id=user.account_id,
-            kind=Kind.API,
-            tier=tier,
-            description=description,
-            actor=user.email,
-            created_by=user.user_id,
-            client_address=client_address(request),
+    if not claim_form(request, form_id):
+        return already_created(
+            request,
+            what="token",
+            advice="If you did not copy it, revoke it and create a new one.",
+            back_path=LIST_PATH,
+            back_label="API Tokens",
         )
+    user = current_user(request)
+    try:
+        async with request.app[POOL].acquire() as conn:
+            row, token = await credential_store.create(
+                conn,
+                account_id=user.account_id,
+                kind=Kind.API,
+                tier=tier,
+                description=description,
+                actor=user.email,
+                created_by=user.user_id,
+                client_address=client_address(request),
+            )
+    except BaseException:
+        # Nothing was created: the same form may be submitted again.
+        release_form(request, form_id)
+        raise
     # Rendered straight from the POST (never a redirect): reload cannot bring it back.
     return render(
         request,

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 PASSWORD = "correct horse battery staple"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+FORM_ID_FIELD = re.compile(r'name="form_id" value="([A-Za-z0-9_-]+)"')
 
 
 @dataclass(frozen=True)
@@ -41,3 +42,14 @@ async def page_csrf(client: TestClient, path: str = "/settings/api-tokens") -> s
     response = await client.get(path)
     assert response.status == 200
     return csrf_from(await response.text())
+
+
+async def page_form(client: TestClient, path: str = "/settings/api-tokens") -> dict[str, str]:
+    """The hidden fields of the page's create form (CSRF token and single-use form id), as a
+    browser would submit them."""
+    response = await client.get(path)
+    assert response.status == 200
+    html = await response.text()
+    match = FORM_ID_FIELD.search(html)
+    assert match, "no form_id field on the page"
+    return {"csrf_token": csrf_from(html), "form_id": match.group(1)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from admin_helpers import PASSWORD, csrf_from, login, page_csrf
+from admin_helpers import PASSWORD, csrf_from, login, page_csrf, page_form
 
 from admin_ui.ratelimit import RateLimiter
 from admin_ui.views.auth import LOGIN_FAILED, TOO_MANY, safe_next
@@ -228,11 +228,11 @@ async def test_cross_site_or_tokenless_writes_are_refused(logged_in, conn, heade
 @pytest.mark.parametrize("origin", ["self", "null"])
 async def test_same_origin_write_is_accepted(logged_in, origin):
     """`Origin: null` is what browsers send from a no-referrer page's own form."""
-    token = await page_csrf(logged_in)
+    fields = await page_form(logged_in)
     host = f"{logged_in.server.host}:{logged_in.server.port}"
     response = await logged_in.post(
         "/settings/api-tokens",
-        data={"description": "ok", "tier": "read", "csrf_token": token},
+        data={"description": "ok", "tier": "read", **fields},
         headers={
             "Origin": f"http://{host}" if origin == "self" else "null",
             "Sec-Fetch-Site": "same-origin",

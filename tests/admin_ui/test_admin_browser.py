@@ -73,6 +73,25 @@ async def test_back_within_the_ten_seconds_does_not_show_it_again(browser, base_
     assert await page.locator("#token-value").count() == 0
 
 
+async def test_reloading_the_reveal_page_creates_no_second_token(browser, base_url, admin, conn):
+    page = await new_page(browser)
+    await log_in_with_keyboard(page, base_url, admin)
+    token = await create_token(page, "Reload me", "read")
+    # Chromium re-POSTs the form on reload (headless: no "Confirm resubmission" prompt).
+    response = await page.reload()
+    assert response is not None and response.request.method == "POST"
+    assert response.status == 409
+    await page.wait_for_selector("#already-created")
+    assert token not in await page.content()
+    assert await page.locator("#token-value").count() == 0
+    assert await conn.fetchval(
+        "SELECT count(*) FROM credentials WHERE account_id = $1 AND description = 'Reload me'",
+        admin.account_id,
+    ) == 1
+    await page.get_by_role("link", name="Back to API Tokens").click()
+    await page.wait_for_url(f"{base_url}/settings/api-tokens")
+
+
 async def test_without_javascript_reveal_leaves_and_revoke_still_confirms(
     browser, base_url, admin, conn
 ):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from admin_helpers import page_csrf
+from admin_helpers import page_csrf, page_form
 
 from admin_ui import pairing
 from usetix import credential_store, credentials
@@ -15,10 +15,8 @@ CODE = re.compile(r'id="pairing-code">([0-9A-Z]{4}-[0-9A-Z]{8})<')
 
 
 async def start_pairing(client, name: str = "North door 1") -> str:
-    token = await page_csrf(client, "/settings/scanner-devices")
-    response = await client.post(
-        "/settings/scanner-devices/pair", data={"name": name, "csrf_token": token}
-    )
+    fields = await page_form(client, "/settings/scanner-devices")
+    response = await client.post("/settings/scanner-devices/pair", data={"name": name, **fields})
     assert response.status == 200
     assert response.headers["Cache-Control"] == "no-store"
     return CODE.search(await response.text()).group(1)
@@ -172,3 +170,22 @@ def test_pairing_code_format():
     assert pairing.digest(code) == pairing.digest(code.lower())
     for junk in ("", "ABCD", "ABCD-EFGH-JKMU", "U" * 12, None):
         assert pairing.normalise(junk) is None
+
+
+async def test_a_replayed_pair_form_makes_no_second_code(logged_in, admin, conn):
+    form = {"name": "Reloaded door", **await page_form(logged_in, "/settings/scanner-devices")}
+    first = await logged_in.post("/settings/scanner-devices/pair", data=form)
+    code = CODE.search(await first.text()).group(1)
+
+    again = await logged_in.post("/settings/scanner-devices/pair", data=form)
+    body = await again.text()
+    assert again.status == 409
+    assert again.headers["Cache-Control"] == "no-store"
+    assert "pairing code was created then" in body and "cannot be shown again" in body
+    assert 'href="/settings/scanner-devices"' in body
+    assert CODE.search(body) is None and code not in body
+    assert await conn.fetchval(
+        "SELECT count(*) FROM pairing_codes WHERE account_id = $1", admin.account_id
+    ) == 1
+    # The code the first answer showed still works.
+    assert (await exchange(logged_in, code)).status == 200

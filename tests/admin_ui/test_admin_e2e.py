@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 from admin_browser import create_token, needs_chromium, new_page, revoke_row
-from admin_helpers import csrf_from, login, page_csrf
+from admin_helpers import csrf_from, login, page_form
 from aiohttp.test_utils import TestServer
 
 from admin_ui.app import create_app as create_admin_ui
@@ -90,9 +90,9 @@ async def test_pairing_and_leak_report_through_the_gateway(stack, admin, make_cl
     # matters, so the code is made on a direct client of the same database.
     direct = await make_client()
     await login(direct, admin.email, admin.password)
-    token = await page_csrf(direct, "/settings/scanner-devices")
+    fields = await page_form(direct, "/settings/scanner-devices")
     page = await direct.post(
-        "/settings/scanner-devices/pair", data={"name": "Gateway door", "csrf_token": token}
+        "/settings/scanner-devices/pair", data={"name": "Gateway door", **fields}
     )
     code = (await page.text()).split('id="pairing-code">')[1].split("<")[0]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from admin_helpers import login, page_csrf
+from admin_helpers import login, page_csrf, page_form
 from aiohttp import web
 
 from admin_ui.seed import DEMO_EMAIL, seed_demo
@@ -63,10 +63,9 @@ async def test_static_assets_need_no_session(client, asset):
 
 
 async def test_audit_log_page_lists_actions_of_this_account_only(logged_in, admin, conn, tokens):
-    token = await page_csrf(logged_in)
     created = await logged_in.post(
         "/settings/api-tokens",
-        data={"description": "Shown in audit", "tier": "read", "csrf_token": token},
+        data={"description": "Shown in audit", "tier": "read", **await page_form(logged_in)},
     )
     raw = next(w for w in (await created.text()).split('"') if w.startswith("usx_"))
     await conn.execute(

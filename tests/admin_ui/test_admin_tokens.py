@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from admin_helpers import page_csrf
+from admin_helpers import page_csrf, page_form
 
 from usetix import credential_store, credentials
 from usetix.credentials import Kind
@@ -15,10 +15,9 @@ TOKEN = re.compile(r"usx_[0-9A-Za-z]{36}")
 
 
 async def create(client, description: str = "Mailchimp sync", tier: str = "read_write"):
-    token = await page_csrf(client)
     return await client.post(
         "/settings/api-tokens",
-        data={"description": description, "tier": tier, "csrf_token": token},
+        data={"description": description, "tier": tier, **await page_form(client)},
         allow_redirects=False,
     )
 
@@ -185,3 +184,43 @@ async def test_bearer_tokens_are_never_admin_credentials(
         await conn.fetchval("SELECT count(*) FROM credentials WHERE revoked_at IS NULL") == before
     )
     assert await conn.fetchval("SELECT count(*) FROM pairing_codes") == 0
+
+
+async def test_a_replayed_create_form_makes_no_second_token(logged_in, admin, conn):
+    """A reload of the reveal page re-POSTs the same form (same CSRF token, same form_id)."""
+    fields = await page_form(logged_in)
+    form = {"description": "Reloaded", "tier": "read", **fields}
+    first = await logged_in.post("/settings/api-tokens", data=form)
+    [token] = set(TOKEN.findall(await first.text()))
+
+    again = await logged_in.post("/settings/api-tokens", data=form)
+    body = await again.text()
+    assert again.status == 409
+    assert again.headers["Cache-Control"] == "no-store"
+    assert "already submitted" in body and "cannot be shown again" in body
+    assert 'href="/settings/api-tokens"' in body
+    assert TOKEN.search(body) is None and token not in body
+    assert await conn.fetchval(
+        "SELECT count(*) FROM credentials WHERE account_id = $1 AND description = 'Reloaded'",
+        admin.account_id,
+    ) == 1
+
+    # A fresh form (the list page again) creates a second one on purpose.
+    fresh = {"description": "Reloaded", "tier": "read", **await page_form(logged_in)}
+    assert fresh["form_id"] != fields["form_id"]
+    assert TOKEN.search(await (await logged_in.post("/settings/api-tokens", data=fresh)).text())
+
+
+@pytest.mark.parametrize("form_id", [None, "", "short", "x" * 65, "not valid!" * 3])
+async def test_a_create_form_without_a_usable_form_id_creates_nothing(logged_in, conn, form_id):
+    fields = await page_form(logged_in)
+    form = {"description": "Stale tab", "tier": "read", "csrf_token": fields["csrf_token"]}
+    if form_id is not None:
+        form["form_id"] = form_id
+    before = await conn.fetchval("SELECT count(*) FROM credentials")
+    response = await logged_in.post("/settings/api-tokens", data=form)
+    body = await response.text()
+    assert response.status == 422
+    assert "out of date" in body and 'value="Stale tab"' in body
+    assert 'name="form_id" value="' in body  # a new one: submitting again works
+    assert await conn.fetchval("SELECT count(*) FROM credentials") == before
