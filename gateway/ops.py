@@ -10,7 +10,6 @@ when the verifier has one.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.metrics import GatewayMetrics, StateCollector
 from gateway.observe import OBSERVER, Observer
+from gateway.responses import json_response
 from usetix.config import Settings
 from usetix.service import POOL
 
@@ -150,12 +150,12 @@ def create_ops_app(gateway_app: web.Application) -> web.Application:
         )
 
     async def healthz(request: web.Request) -> web.Response:
-        return _json(200, {"status": "ok"})
+        return json_response(200, {"status": "ok"})
 
     async def readyz(request: web.Request) -> web.Response:
         checks = await health.readiness()
         ready = not checks["draining"] and all(v for k, v in checks.items() if k != "draining")
-        return _json(200 if ready else 503, {"ready": ready, "checks": checks})
+        return json_response(200 if ready else 503, {"ready": ready, "checks": checks})
 
     ops.router.add_get("/metrics", metrics)
     ops.router.add_get("/healthz", healthz)
@@ -163,10 +163,3 @@ def create_ops_app(gateway_app: web.Application) -> web.Application:
     return ops
 
 
-def _json(status: int, body: dict[str, Any]) -> web.Response:
-    return web.Response(
-        status=status,
-        body=json.dumps(body).encode(),
-        content_type="application/json",
-        headers={"Cache-Control": "no-store"},
-    )

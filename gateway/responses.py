@@ -4,6 +4,7 @@ Bodies are small JSON documents; nothing in them says whether a token ever exist
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aiohttp import web
 
@@ -14,9 +15,10 @@ REALM = 'Bearer realm="usetix"'
 RETRY_AFTER_SECONDS = "2"
 
 
-def _json(status: int, body: dict[str, str], headers: dict[str, str] | None = None) -> (
-    web.Response
-):
+def json_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> web.Response:
+    """Every JSON answer the gateway writes itself (public, ops and server-level)."""
     return web.Response(
         status=status,
         body=json.dumps(body, separators=(",", ":")).encode(),
@@ -35,7 +37,7 @@ def challenge(failure: AuthFailure) -> str:
 
 
 def unauthorized(failure: AuthFailure) -> web.Response:
-    return _json(
+    return json_response(
         401,
         {"error": "unauthorized", "reason": failure.public_reason},
         {"WWW-Authenticate": challenge(failure)},
@@ -43,7 +45,7 @@ def unauthorized(failure: AuthFailure) -> web.Response:
 
 
 def refused(failure: BadRequest) -> web.Response:
-    response = _json(failure.status, {"error": failure.error, "detail": failure.detail})
+    response = json_response(failure.status, {"error": failure.error, "detail": failure.detail})
     # The connection's framing or intent is suspect: do not read another request from it.
     response.force_close()
     return response
@@ -52,7 +54,7 @@ def refused(failure: BadRequest) -> web.Response:
 def unavailable() -> web.Response:
     """The credential store could not vouch for the token: fail closed, but not with 401
     (that would tell the client its token is bad)."""
-    return _json(
+    return json_response(
         503,
         {"error": "unavailable", "detail": "credentials cannot be verified right now"},
         {"Retry-After": RETRY_AFTER_SECONDS},
@@ -61,4 +63,4 @@ def unavailable() -> web.Response:
 
 def upstream_failed(failure: UpstreamFailure) -> web.Response:
     error = "gateway_timeout" if failure.status == 504 else "bad_gateway"
-    return _json(failure.status, {"error": error})
+    return json_response(failure.status, {"error": error})

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
@@ -26,6 +25,7 @@ from aiohttp.web_protocol import RequestHandler
 from yarl import URL
 
 from gateway.observe import OBSERVER, Observer
+from gateway.responses import json_response
 from usetix.config import GatewaySettings
 from usetix.service import SERVER
 
@@ -51,12 +51,7 @@ def parse_error_answer(
 
 
 def _json_response(status: int, body: dict[str, str]) -> web.Response:
-    response = web.Response(
-        status=status,
-        body=json.dumps(body, separators=(",", ":")).encode(),
-        content_type="application/json",
-        headers={"Cache-Control": "no-store", "Server": SERVER},
-    )
+    response = json_response(status, body)
     response.force_close()
     return response
 

@@ -49,6 +49,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
 from gateway.main import FORCED_EXIT, OpsBinding, announce
+from gateway.responses import json_response
 from usetix.config import Settings
 
 RESTART_DELAY = 1.0
@@ -234,29 +235,21 @@ def create_supervisor_ops_app(supervisor: Supervisor) -> web.Application:
 
     async def readyz(request: web.Request) -> web.Response:
         if supervisor.draining:
-            return _json(503, {"ready": False, "checks": {"draining": True}})
+            return json_response(503, {"ready": False, "checks": {"draining": True}})
         states = await asyncio.gather(*(probe(w) for w in supervisor.workers))
         checks = {f"worker_{w.index}": ok for w, ok in zip(supervisor.workers, states, strict=True)}
         ready = all(states)
-        return _json(200 if ready else 503, {"ready": ready, "checks": checks})
+        return json_response(200 if ready else 503, {"ready": ready, "checks": checks})
 
     async def healthz(request: web.Request) -> web.Response:
         alive = sum(w.alive for w in supervisor.workers)
-        return _json(200 if alive else 503, {"status": "ok" if alive else "down", "alive": alive})
+        body = {"status": "ok" if alive else "down", "alive": alive}
+        return json_response(200 if alive else 503, body)
 
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/healthz", healthz)
     return app
-
-
-def _json(status: int, body: dict[str, object]) -> web.Response:
-    return web.Response(
-        status=status,
-        body=json.dumps(body).encode(),
-        content_type="application/json",
-        headers={"Cache-Control": "no-store"},
-    )
 
 
 def supervise(settings: Settings, count: int) -> int:
