@@ -115,21 +115,7 @@ def plain_session() -> aiohttp.ClientSession:
 
 async def raw_exchange(port: int, data: bytes, *, quiet: float = 2.0) -> bytes:
     """Send bytes as they are and read until the server closes or goes quiet."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(data)
-    await writer.drain()
-    chunks = []
-    try:
-        while True:
-            chunk = await asyncio.wait_for(reader.read(65536), quiet)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    except TimeoutError:
-        pass
-    finally:
-        writer.close()
-    return b"".join(chunks)
+    return (await exchange(port, data, quiet=quiet)).data
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.gateway.gateway_wire import exchange
 from usetix.config import PROJECT_ROOT, Route, Settings
 
 USETIX = str(PROJECT_ROOT / ".venv" / "bin" / "usetix")
@@ -40,25 +41,8 @@ def port_of(url: str) -> int:
 
 async def raw(port: int, data: bytes, *, quiet: float = 2.0) -> tuple[bytes, bool]:
     """Send bytes as they are; (everything read, whether the server closed the connection)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(data)
-    await writer.drain()
-    chunks = []
-    closed = False
-    try:
-        while True:
-            chunk = await asyncio.wait_for(reader.read(65536), quiet)
-            if not chunk:
-                closed = True
-                break
-            chunks.append(chunk)
-    except TimeoutError:
-        pass
-    except ConnectionResetError:
-        closed = True
-    finally:
-        writer.close()
-    return b"".join(chunks), closed
+    got = await exchange(port, data, quiet=quiet)
+    return got.data, got.closed
 
 
 def status_of(response: bytes) -> int:
