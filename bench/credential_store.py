@@ -18,9 +18,6 @@ import asyncio
 import secrets
 import statistics
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -39,29 +36,6 @@ CONCURRENCY = 20
 SPREAD_REQUESTS = 10_000
 SPREAD_TOKENS = 100
 REVOCATIONS = 220
-
-
-def _with_search_path(url: str, schema: str) -> str:
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}search_path={schema}"
-
-
-@asynccontextmanager
-async def _schema(server_url: str) -> AsyncIterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        url = _with_search_path(server_url, schema)
-        conn = await asyncpg.connect(url)
-        try:
-            await db.migrate(conn)
-        finally:
-            await conn.close()
-        yield url
-    finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()
 
 
 async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
@@ -125,7 +99,7 @@ async def _wait_ready(app: web.Application) -> None:
 async def _run() -> dict[str, Any]:
     settings = load_settings()
     server_url = database_url(settings)
-    async with _schema(server_url) as url:
+    async with db.scratch_schema(server_url, "bench") as url:
         conn = await asyncpg.connect(url)
         up_runner, up_url = await _upstream()
         runners = [up_runner]

@@ -34,11 +34,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
@@ -245,13 +243,6 @@ async def wrk(
 # --- the database ---------------------------------------------------------------------------
 
 
-def with_search_path(url: str, schema: str) -> str:
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "search_path"]
-    query.append(("search_path", schema))
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
 async def bulk_credentials(conn: asyncpg.Connection, account: int, total: int) -> None:
     """Fill credentials up to `total` rows: legacy-shaped tokens benchtok0000000000… whose
     digests Postgres computes itself (sha256), in one INSERT … SELECT generate_series."""
@@ -333,19 +324,14 @@ class Bench:
     async def run(self) -> Results:
         settings = load_settings()
         server = database_url(settings)
-        schema = f"bench_{uuid.uuid4().hex[:12]}"
-        admin = await asyncpg.connect(server)
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            return await self._run(with_search_path(server, schema))
-        finally:
-            self.processes.stop_all()
-            await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            await admin.close()
+        async with db.scratch_schema(server, "bench") as url:
+            try:
+                return await self._run(url)
+            finally:
+                self.processes.stop_all()
 
     async def _run(self, url: str) -> Results:
         conn = await asyncpg.connect(url)
-        await db.migrate(conn)
         account = await conn.fetchval("INSERT INTO accounts (name) VALUES ('bench') RETURNING id")
         _, token = await credential_store.create(
             conn, account_id=account, kind=Kind.API, tier=Tier.READ_WRITE,

@@ -11,11 +11,9 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -43,32 +41,11 @@ def server_url() -> Iterator[str]:
             stop_embedded(data)
 
 
-def with_search_path(url: str, schema: str) -> str:
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "search_path"]
-    query.append(("search_path", schema))
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
 @pytest.fixture
 async def db_url(server_url: str) -> AsyncIterator[str]:
     """A URL to a fresh, fully migrated schema of this test's own."""
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        url = with_search_path(server_url, schema)
-        conn = await asyncpg.connect(url)
-        try:
-            await db.migrate(conn)
-        finally:
-            await conn.close()
+    async with db.scratch_schema(server_url, "t") as url:
         yield url
-    finally:
-        if admin.is_closed():  # the test restarted the server under it
-            admin = await asyncpg.connect(server_url)
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()
 
 
 @pytest.fixture

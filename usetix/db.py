@@ -4,8 +4,12 @@ lock so concurrent starters do not race, one transaction per file)."""
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -75,3 +79,34 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
     return applied_now
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """The URL with its connections' search_path set to schema (asyncpg passes unknown query
+    parameters on as server settings), so every pool and process on it sees that schema."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "search_path"]
+    query.append(("search_path", schema))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@asynccontextmanager
+async def scratch_schema(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """A URL to a fresh, fully migrated schema, dropped afterwards: the isolation unit of
+    the tests (one per test) and the benchmarks (one per run)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        url = with_search_path(server_url, schema)
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        yield url
+    finally:
+        if admin.is_closed():  # the server was restarted under it (fault tests)
+            admin = await asyncpg.connect(server_url)
+        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await admin.close()
